@@ -1,0 +1,171 @@
+"""Settings, read from the environment (see the README's configuration table)."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _env_bool(name, default):
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name, default):
+    value = _env(name)
+    try:
+        return default if value is None else int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def _database_url(url):
+    # Hosting panels hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret_key():
+    """Return a key kept in instance/ so that a restart keeps development sessions."""
+    path = INSTANCE_DIR / "dev-secret-key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+class Config:
+    """Production settings; every value can be overridden from the environment."""
+
+    ENV_NAME = "production"
+    TESTING = False
+
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'partner-program.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: attempts for a request that hit a serialization failure or deadlock
+    DB_RETRY_ATTEMPTS = _env_int("DB_RETRY_ATTEMPTS", 3)
+    #: milliseconds SQLite waits for a lock before answering "database is locked"
+    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 10_000)
+
+    PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "https")
+    #: how many reverse proxies in front of the app set X-Forwarded-* (0 = none)
+    PROXY_HOPS = _env_int("PROXY_HOPS", 0)
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+    SESSION_COOKIE_NAME = "pp_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    #: absolute session lifetime: a login is never good for longer than this
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env_int("SESSION_ABSOLUTE_MINUTES", 12 * 60))
+    #: idle timeout: a session unused for this long is logged out
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 60))
+    REMEMBER_COOKIE_DURATION = timedelta(0)
+    HSTS = _env_bool("HSTS", True)
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_SSL_STRICT = True
+
+    BABEL_DEFAULT_LOCALE = "bg"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "web" / "translations")
+    LANGUAGES = ("bg", "en")
+
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "fixed-window"
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    LOGIN_EMAIL_RATE_LIMIT = _env("LOGIN_EMAIL_RATE_LIMIT", "5 per minute;20 per hour")
+    RESET_RATE_LIMIT = _env("RESET_RATE_LIMIT", "5 per hour")
+    SIGNUP_RATE_LIMIT = _env("SIGNUP_RATE_LIMIT", "10 per hour")
+
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = _env_int("MAIL_PORT", 587)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Partner Program <no-reply@localhost>")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+
+    PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
+    #: Argon2id cost (argon2-cffi's RFC 9106 low-memory profile); rehashed on login when changed
+    ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = _env_int("ARGON2_MEMORY_COST", 64 * 1024)
+
+    @classmethod
+    def prepare(cls, app_config):
+        """Refuse to run with settings that are unsafe in production."""
+        if not app_config.get("SECRET_KEY"):
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random value "
+                '(python -c "import secrets; print(secrets.token_hex(32))").'
+            )
+
+
+class DevelopmentConfig(Config):
+    """Local development over plain HTTP: a stored key, cookies without Secure, mail to the log."""
+
+    ENV_NAME = "development"
+    PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "http")
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    WTF_CSRF_SSL_STRICT = False
+    HSTS = _env_bool("HSTS", False)
+
+    @classmethod
+    def prepare(cls, app_config):
+        """Use a key stored under instance/ when none is given."""
+        if not app_config.get("SECRET_KEY"):
+            app_config["SECRET_KEY"] = _development_secret_key()
+
+
+class TestConfig(Config):
+    """Tests: a database per test (set by the fixtures), CSRF on, fast hashing, plain HTTP."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    PREFERRED_URL_SCHEME = "http"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_SSL_STRICT = False
+    HSTS = False
+    SERVER_NAME = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SERVER = None
+    #: low-cost Argon2 parameters; production keeps the library's defaults
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+
+    @classmethod
+    def prepare(cls, app_config):
+        """Accept the settings the fixtures made."""
+
+
+CONFIGS = {"production": Config, "development": DevelopmentConfig, "test": TestConfig}
+
+
+def config_from_env():
+    """Pick the settings class named by APP_ENV (production unless told otherwise)."""
+    name = _env("APP_ENV", "production")
+    if name not in CONFIGS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

@@ -1,0 +1,26 @@
+"""Named errors that domain functions raise and views turn into form errors or 4xx answers."""
+
+
+class DomainError(Exception):
+    """A rule refused an action; ``message`` is shown to the user (lazily translated)."""
+
+    status = 422
+
+    def __init__(self, message=None):
+        super().__init__(message)
+        self.message = message if message is not None else self.default_message()
+
+    def default_message(self):
+        return str(self.__class__.__name__)
+
+
+class PermissionDenied(DomainError):
+    """The user may see the object but lacks the right to act on it."""
+
+    status = 403
+
+
+class NotFound(DomainError):
+    """The object does not exist or is not visible to the user."""
+
+    status = 404

@@ -1,0 +1,1 @@
+"""One blueprint per area; each view loads, checks access, validates, calls one rule, commits."""

@@ -1,0 +1,155 @@
+"""Sign-up, login, logout and password reset."""
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from models import db
+from rules import users
+from rules.redirects import safe_next
+from web import htmx, mail, sessions
+from web.extensions import limiter
+from web.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+
+bp = Blueprint("auth", __name__)
+
+
+def _limit(setting):
+    return lambda: current_app.config[setting]
+
+
+def _email_key():
+    return "email:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def _next_url(form_next=None):
+    return safe_next(form_next or request.args.get("next"), url_for("main.index"))
+
+
+@bp.get("/signup")
+def signup():
+    """Show the sign-up form."""
+    form = SignupForm(language=request.accept_languages.best_match(("bg", "en")) or "bg")
+    return htmx.render("auth/signup.html", "auth/_signup_form.html", form=form)
+
+
+@bp.post("/signup")
+@limiter.limit(_limit("SIGNUP_RATE_LIMIT"))
+def signup_submit():
+    """Create the account and log it in."""
+    form = SignupForm()
+    if form.validate():
+        try:
+            user = users.register_user(
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                language=form.language.data,
+            )
+        except (users.InvalidEmail, users.EmailTaken) as error:
+            form.email.errors.append(error.message)
+        except users.WeakPassword as error:
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            sessions.start_session(user)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
+            return redirect(url_for("main.index"), 303)
+    return htmx.render("auth/signup.html", "auth/_signup_form.html", 422, form=form)
+
+
+@bp.get("/login")
+def login():
+    """Show the login form."""
+    if current_user.is_authenticated:
+        return redirect(_next_url())
+    form = LoginForm(next=request.args.get("next", ""))
+    return htmx.render("auth/login.html", "auth/_login_form.html", form=form)
+
+
+@bp.post("/login")
+@limiter.limit(_limit("LOGIN_RATE_LIMIT"))
+@limiter.limit(
+    _limit("LOGIN_EMAIL_RATE_LIMIT"),
+    key_func=_email_key,
+    deduct_when=lambda r: r.status_code != 303,
+)
+def login_submit():
+    """Check the credentials and start a fresh session."""
+    form = LoginForm()
+    if form.validate():
+        try:
+            user = users.authenticate(form.email.data, form.password.data)
+        except users.InvalidCredentials as error:
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()  # a rehashed password is kept
+            sessions.start_session(user)
+            return redirect(_next_url(form.next.data), 303)
+    return htmx.render("auth/login.html", "auth/_login_form.html", 422, form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End this session and every other session of the user."""
+    users.revoke_sessions(current_user)
+    db.session.commit()
+    sessions.end_session()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.get("/password/forgot")
+def forgot_password():
+    """Show the form that asks for a password reset link."""
+    return htmx.render("auth/forgot.html", "auth/_forgot_form.html", form=ForgotPasswordForm())
+
+
+@bp.post("/password/forgot")
+@limiter.limit(_limit("RESET_RATE_LIMIT"))
+def forgot_password_submit():
+    """Email a reset link if the address has an account; say the same either way."""
+    form = ForgotPasswordForm()
+    if not form.validate():
+        return htmx.render("auth/forgot.html", "auth/_forgot_form.html", 422, form=form)
+    user = users.find_user_by_email(form.email.data)
+    if user is not None:
+        token = users.make_reset_token(user, current_app.config["SECRET_KEY"])
+        url = url_for("auth.reset_password", token=token, _external=True)
+        mail.send_template(user, "password_reset", user=user, url=url)
+    flash(_("If an account uses this email, a reset link is on its way."), "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+def _user_for_token(token):
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds()
+    return users.user_for_reset_token(
+        token, current_app.config["SECRET_KEY"], max_age_seconds=max_age
+    )
+
+
+@bp.get("/password/reset/<token>")
+def reset_password(token):
+    """Show the new-password form for a valid reset link."""
+    _user_for_token(token)
+    form = ResetPasswordForm()
+    return htmx.render("auth/reset.html", "auth/_reset_form.html", form=form, token=token)
+
+
+@bp.post("/password/reset/<token>")
+@limiter.limit(_limit("RESET_RATE_LIMIT"))
+def reset_password_submit(token):
+    """Set the new password; the link stops working and every session ends."""
+    user = _user_for_token(token)
+    form = ResetPasswordForm()
+    if form.validate():
+        try:
+            users.set_password(user, form.password.data)
+        except users.WeakPassword as error:
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed. Log in with the new one."), "success")
+            return redirect(url_for("auth.login"), 303)
+    return htmx.render("auth/reset.html", "auth/_reset_form.html", 422, form=form, token=token)

@@ -1,0 +1,41 @@
+"""The home page, the language switch and the health check."""
+
+from flask import Blueprint, jsonify, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import text
+
+from models import db
+from rules import users
+from rules.redirects import safe_next
+from web import errors
+from web.forms import LanguageForm
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    """Show the user's home, or what the program is to a visitor."""
+    return render_template("main/index.html")
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the interface language, remembered for the user or for this browser."""
+    form = LanguageForm()
+    if not form.validate():
+        return errors.render_error(400, _("Choose one of the offered languages."))
+    if current_user.is_authenticated:
+        users.set_language(current_user, form.language.data)
+        db.session.commit()
+    else:
+        session["lang"] = form.language.data
+    return redirect(safe_next(form.next.data, url_for("main.index")), 303)
+
+
+@bp.get("/healthz")
+def health():
+    """Answer 200 when the app can reach its database (for load balancers and uptime checks)."""
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

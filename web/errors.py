@@ -1,0 +1,80 @@
+"""Error pages in both languages, as full pages and as fragments."""
+
+from flask import make_response, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from models import db
+from rules.errors import DomainError
+from web import htmx
+
+ERRORS = {
+    400: (_l("Bad request"), _l("The request could not be understood. Check what you sent.")),
+    401: (_l("Please log in"), _l("You need to log in to see this page.")),
+    403: (_l("Not allowed"), _l("You do not have the rights needed for this action.")),
+    404: (_l("Not found"), _l("There is no such page, or it is not visible to you.")),
+    405: (_l("Method not allowed"), _l("This address does not accept this kind of request.")),
+    413: (_l("Too large"), _l("What you sent is too large.")),
+    422: (_l("Cannot process"), _l("Some of the data is not valid. Correct it and try again.")),
+    429: (_l("Too many requests"), _l("Too many attempts. Wait a little and try again.")),
+    500: (_l("Something went wrong"), _l("An error on our side. It has been logged; try again.")),
+}
+
+CSRF_MESSAGE = _l(
+    "The form has expired or was not sent from this site. Reload the page and try again."
+)
+
+
+def render_error(status, message=None):
+    """Render the error page (or fragment) for ``status`` with an optional specific message."""
+    title, default = ERRORS.get(status, ERRORS[500])
+    message = message or default
+    response = make_response(
+        htmx.render("errors/error.html", "errors/_error.html", status, title=title, message=message)
+    )
+    if htmx.is_partial():
+        # htmx does not swap most 4xx/5xx answers; the message still reaches the user.
+        htmx.add_flash_trigger(response, [("error", message)])
+    return response
+
+
+def handle_http_error(error):
+    response = render_error(error.code if error.code in ERRORS else 500)
+    if error.code == 405 and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def handle_csrf_error(error):
+    return render_error(400, CSRF_MESSAGE)
+
+
+def handle_domain_error(error):
+    return render_error(error.status, error.message)
+
+
+def handle_server_error(error):
+    db.session.rollback()
+    return render_error(500)
+
+
+def init_app(app):
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(InternalServerError, handle_server_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.before_request(_refuse_bad_request_targets)
+
+
+def _refuse_bad_request_targets():
+    # PostgreSQL refuses NUL in text; answer 400 before any view can pass one on.
+    values = [request.path, *(v for _, v in request.args.items(multi=True))]
+    if request.method == "POST" and request.mimetype in FORM_TYPES:
+        values.extend(v for _, v in request.form.items(multi=True))
+    if any("\x00" in value for value in values):
+        return render_error(400)
+    return None
+
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}

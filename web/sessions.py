@@ -1,0 +1,86 @@
+"""Login sessions per ASVS: fresh on login, versioned per user, idle and absolute lifetimes."""
+
+import time
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+from werkzeug.wrappers import Response
+
+from models import User, db
+from rules.redirects import is_local_path
+from web import htmx
+from web.extensions import login_manager
+
+
+def start_session(user):
+    """Log the user in on a brand-new session (nothing from before login survives)."""
+    session.clear()
+    login_user(user, remember=False)
+    session.permanent = True  # the cookie expires with PERMANENT_SESSION_LIFETIME
+    now = int(time.time())
+    session["auth_at"] = now
+    session["seen_at"] = now
+    if "lang" in session:
+        del session["lang"]
+
+
+def refresh_session(user):
+    """Keep the current session valid after the user's session version was bumped on purpose."""
+    auth_at = session.get("auth_at")
+    start_session(user)
+    if auth_at:
+        session["auth_at"] = auth_at  # a password change does not extend the absolute lifetime
+
+
+def end_session():
+    """Log out this browser; the caller bumps the version to end the other sessions too."""
+    logout_user()
+    session.clear()
+
+
+def _session_expired(now):
+    config = current_app.config
+    auth_at, seen_at = session.get("auth_at"), session.get("seen_at")
+    if not isinstance(auth_at, int) or not isinstance(seen_at, int):
+        return True
+    absolute = config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    idle = config["SESSION_IDLE_TIMEOUT"].total_seconds()
+    return now - auth_at > absolute or now - seen_at > idle or auth_at > now + 60
+
+
+@login_manager.user_loader
+def load_user(session_id):
+    """Return the user of a session cookie that is still valid, else None (and forget it)."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdigit() and version.isdigit()):
+        session.clear()
+        return None
+    user = db.session.get(User, int(user_id))
+    now = int(time.time())
+    if user is None or user.session_version != int(version) or _session_expired(now):
+        session.clear()
+        return None
+    if now - session["seen_at"] >= 60:  # write the cookie at most once a minute
+        session["seen_at"] = now
+    return user
+
+
+def _login_url():
+    if request.method == "GET" and not htmx.is_htmx():
+        target = request.full_path.rstrip("?")
+    else:
+        current = request.headers.get("HX-Current-URL", "")
+        host = request.host_url.rstrip("/")
+        target = current[len(host) :] if current.startswith(host + "/") else None
+    return url_for("auth.login", next=target if is_local_path(target) else None)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send the visitor to the login page; htmx requests get a full-page redirect."""
+    flash(_l("Please log in to continue."), "info")
+    url = _login_url()
+    if htmx.is_htmx():
+        return htmx.client_redirect(Response(status=401), url)
+    return redirect(url, 303 if request.method != "GET" else 302)

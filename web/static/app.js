@@ -1,0 +1,40 @@
+// Small glue for htmx: flash messages sent in HX-Trigger, and the native <dialog> slot.
+(function () {
+  "use strict";
+
+  function showFlashes(messages) {
+    var box = document.getElementById("flashes");
+    if (!box || !Array.isArray(messages)) return;
+    box.replaceChildren();
+    messages.forEach(function (item) {
+      var p = document.createElement("p");
+      p.className = "flash flash-" + String(item.category).replace(/[^a-z]/g, "");
+      p.setAttribute("role", "status");
+      p.textContent = item.message;  // text, never HTML
+      box.appendChild(p);
+    });
+  }
+
+  document.addEventListener("flash", function (event) {
+    showFlashes(event.detail && event.detail.messages);
+  });
+
+  // A fragment swapped into #dialog that holds a <dialog> opens as a modal.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var slot = event.detail.target;
+    if (!slot || slot.id !== "dialog") return;
+    var dialog = slot.querySelector("dialog");
+    if (dialog && !dialog.open) dialog.showModal();
+  });
+
+  document.addEventListener("closeDialog", function () {
+    var dialog = document.querySelector("#dialog dialog");
+    if (dialog) dialog.close();
+  });
+
+  document.addEventListener("close", function (event) {
+    if (event.target.matches && event.target.matches("#dialog dialog")) {
+      document.getElementById("dialog").replaceChildren();
+    }
+  }, true);
+})();
