@@ -3,11 +3,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from rules import passwords
 
-LANGUAGE_CHOICES = [("bg", "Български"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("bg", "Български"), SelectChoice("en", "English")]
 
 
 class EmptyForm(FlaskForm):

@@ -5,6 +5,7 @@ import time
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
+from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response
 
 from models import User, db
@@ -15,6 +16,8 @@ from web.extensions import login_manager
 
 def start_session(user):
     """Log the user in on a brand-new session (nothing from before login survives)."""
+    if isinstance(user, LocalProxy):
+        user = user._get_current_object()  # the proxy itself would make current_user recurse
     session.clear()
     login_user(user, remember=False)
     session.permanent = True  # the cookie expires with PERMANENT_SESSION_LIFETIME

@@ -1,0 +1,257 @@
+"""Fixtures: a migrated database per test (SQLite, and PostgreSQL when configured), the app,
+WebTest with CSRF on, a real SMTP server process, and logins through the real form."""
+
+import contextvars
+import mailbox
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import flask_migrate
+import pytest
+import webtest
+from sqlalchemy import create_engine, inspect, text
+
+from config import TestConfig
+from models import db
+from tests import factories
+from web import create_app, database
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def skip_or_fail(required, reason):
+    """Skip with a visible reason, or fail when CI says this part is mandatory."""
+    if required:
+        pytest.fail(f"{reason} (required: this run sets REQUIRE_*=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def postgres_url():
+    url = POSTGRES_URL
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def migrate(url):
+    """Upgrade the database at ``url`` to the newest migration."""
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+def reset_postgres_schema(url):
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    if not POSTGRES_URL:
+        skip_or_fail(REQUIRE_POSTGRES, "PostgreSQL tests need TEST_DATABASE_URL")
+    url = postgres_url()
+    reset_postgres_schema(url)
+    migrate(url)
+    return url
+
+
+def truncate_postgres(url):
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, migrated database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        truncate_postgres(url)
+        yield url
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory):
+    """A real SMTP server (aiosmtpd) in its own process, delivering into a Maildir."""
+    maildir = tmp_path_factory.mktemp("mail") / "Maildir"
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
+        + ["-c", "aiosmtpd.handlers.Mailbox", str(maildir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("the test SMTP server did not start") from None
+            time.sleep(0.05)
+    yield {"port": port, "maildir": maildir}
+    process.terminate()
+    process.wait(timeout=10)
+
+
+class Outbox:
+    """The messages the SMTP server received during this test."""
+
+    def __init__(self, maildir):
+        self.maildir = maildir
+        for message_file in (Path(maildir) / "new").glob("*") if Path(maildir).exists() else []:
+            message_file.unlink()
+
+    @property
+    def messages(self):
+        if not Path(self.maildir).exists():
+            return []
+        box = mailbox.Maildir(self.maildir, create=False)
+        parser = BytesParser(policy=policy.default)
+        found = [parser.parsebytes(box.get_bytes(key)) for key in box.iterkeys()]
+        return sorted(found, key=lambda m: m["Date"])
+
+    def to(self, address):
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def outbox(smtp_server):
+    return Outbox(smtp_server["maildir"])
+
+
+@pytest.fixture
+def app_config(request, smtp_server):
+    """Settings of the app under test; a test adds its own with @pytest.mark.config(...)."""
+    settings = {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server["port"],
+        "MAIL_USE_TLS": False,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_EMAIL_RATE_LIMIT": "1000 per minute",
+        "RESET_RATE_LIMIT": "1000 per minute",
+        "SIGNUP_RATE_LIMIT": "1000 per minute",
+    }
+    for marker in reversed(list(request.node.iter_markers("config"))):
+        settings.update(marker.kwargs)
+    return settings
+
+
+@pytest.fixture
+def app(database_url, app_config):
+    """The app on a fresh database, with an app context for the test's own queries.
+
+    The test's own transactions begin deferred, so that a read in the test never holds
+    SQLite's write lock while a request of the same test waits for it.
+    """
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, **app_config)
+    token = database.mark_read_only(True)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    database.reset_read_only(token)
+
+
+class IsolatedApp:
+    """Run each request in an empty context, as a server would, not inside the test's own.
+
+    The test's own transaction ends before and after each request, so the request sees what
+    the test made and the test then reads what the request did (not an older snapshot).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        db.session.commit()
+        try:
+            return contextvars.Context().run(self.app, environ, start_response)
+        finally:
+            db.session.commit()
+
+
+@pytest.fixture
+def testapp(app):
+    """WebTest against the real WSGI app, CSRF protection on."""
+    return webtest.TestApp(IsolatedApp(app))
+
+
+@pytest.fixture
+def make_testapp(app):
+    """A second, third... browser: each has its own cookies."""
+    return lambda: webtest.TestApp(IsolatedApp(app))
+
+
+def login(testapp, user, password=factories.PASSWORD):
+    """Log in through the real login form."""
+    form = testapp.get("/login").forms["login-form"]
+    form["email"] = user.email
+    form["password"] = password
+    response = form.submit()
+    assert response.status_int == 303, response.text
+    return response
+
+
+def read_session(app, client):
+    """Decode the signed session cookie the client holds (empty dict when there is none)."""
+    value = client.cookies.get(app.config["SESSION_COOKIE_NAME"])
+    if not value:
+        return {}
+    return app.session_interface.get_signing_serializer(app).loads(value)
+
+
+@pytest.fixture
+def login_as(testapp):
+    def _login_as(user, client=None):
+        login(client or testapp, user)
+        return client or testapp
+
+    return _login_as
+
+
+@pytest.fixture
+def create_user(app):
+    return factories.create_user
+
+
+@pytest.fixture
+def cli(app):
+    return app.test_cli_runner()

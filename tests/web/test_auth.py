@@ -1,0 +1,190 @@
+import re
+
+import pytest
+
+from models import User, db
+from tests.conftest import login, read_session
+from tests.factories import PASSWORD
+
+
+def signup(testapp, **fields):
+    form = testapp.get("/signup").forms["signup-form"]
+    values = {
+        "email": "new@example.com",
+        "name": "Нов Потребител",
+        "password": "a long new password",
+        "confirm": "a long new password",
+    }
+    values.update(fields)
+    for key, value in values.items():
+        form[key] = value
+    return form.submit(expect_errors=True)
+
+
+def test_signup_creates_account_and_logs_in(testapp):
+    response = signup(testapp, language="en")
+    assert response.status_int == 303
+    home = response.follow()
+    assert "Hello, Нов Потребител" in home.text  # the chosen language is used at once
+    user = db.session.query(User).one()
+    assert (user.email, user.language) == ("new@example.com", "en")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"email": "not-an-email"}, "Въведете валиден имейл адрес."),
+        ({"password": "password1", "confirm": "password1"}, "най-често срещаните"),
+        ({"password": "short", "confirm": "short"}, "поне 8 знака"),
+        ({"confirm": "something else entirely"}, "Двете пароли се различават."),
+        ({"name": ""}, "Въведете името си."),
+    ],
+)
+def test_signup_with_bad_input_shows_the_form_again_with_a_message(testapp, fields, message):
+    response = signup(testapp, **fields)
+    assert response.status_int == 422
+    assert message in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert db.session.query(User).count() == 0
+    if fields.get("email"):
+        assert fields["email"] in response.text  # what the user typed is kept
+
+
+def test_signup_with_taken_email_is_refused(testapp, create_user):
+    create_user("new@example.com")
+    response = signup(testapp, email="NEW@example.com")
+    assert response.status_int == 422
+    assert "Вече има профил с този имейл" in response.text
+    assert db.session.query(User).count() == 1
+
+
+def test_signup_ignores_mass_assigned_fields(testapp):
+    form = testapp.get("/signup").forms["signup-form"]
+    fields = dict(form.submit_fields())
+    fields.update(
+        email="x@example.com",
+        name="X",
+        password="a long new password",
+        confirm="a long new password",
+        language="bg",
+        is_staff="1",
+        session_version="99",
+        id="7",
+    )
+    assert testapp.post("/signup", fields).status_int == 303
+    user = db.session.query(User).one()
+    assert (user.is_staff, user.session_version) == (False, 1)
+
+
+def test_signup_with_unknown_language_is_refused(testapp):
+    response = signup(testapp, language="bg")
+    assert response.status_int == 303
+    form = testapp.get("/account/").forms["profile-form"]
+    fields = dict(form.submit_fields())
+    fields["language"] = "xx"
+    response = testapp.post("/account/profile", fields, expect_errors=True)
+    assert response.status_int == 422
+    assert db.session.query(User).one().language == "bg"
+
+
+def test_login_and_logout(testapp, create_user):
+    user = create_user("maria@example.com", name="Мария")
+    response = login(testapp, user)
+    assert response.headers["Location"].endswith("/")
+    assert "Здравейте, Мария" in response.follow().text
+    page = testapp.get("/")
+    response = page.forms["logout-form"].submit()
+    assert response.status_int == 303
+    assert "Излязохте" in response.follow().text
+    assert testapp.get("/account/").status_int == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("maria@example.com", "wrong password"), ("nobody@example.com", PASSWORD)],
+)
+def test_login_failure_says_the_same_for_unknown_email_and_wrong_password(
+    testapp, create_user, email, password
+):
+    create_user("maria@example.com")
+    form = testapp.get("/login").forms["login-form"]
+    form["email"], form["password"] = email, password
+    response = form.submit(expect_errors=True)
+    assert response.status_int == 422
+    assert "Имейлът или паролата не са верни." in response.text
+    assert "_user_id" not in read_session(testapp.app.app, testapp)
+
+
+def test_password_reset_by_email_link_works_once(testapp, create_user, outbox):
+    user = create_user("maria@example.com", language="en")
+    form = testapp.get("/password/forgot").forms["forgot-form"]
+    form["email"] = "Maria@Example.com"
+    response = form.submit()
+    assert response.status_int == 303
+    assert "If an account uses this email" not in response.follow().text  # Bulgarian here
+    [message] = outbox.to("maria@example.com")
+    assert message["Subject"] == "Reset your Partner Program password"  # her language
+    link = re.search(r"http://\S+/password/reset/\S+", message.get_content()).group(0)
+    path = link.split("localhost", 1)[-1]
+
+    form = testapp.get(path).forms["reset-form"]
+    form["password"] = form["confirm"] = "the new long password"
+    assert form.submit().status_int == 303
+    db.session.refresh(user)
+    login(testapp, user, "the new long password")
+
+    reused = testapp.get(path, expect_errors=True)
+    assert reused.status_int == 400
+    assert "невалидна, използвана или изтекла" in reused.text or "invalid, used" in reused.text
+
+
+def test_password_reset_for_unknown_email_sends_nothing_and_says_the_same(testapp, outbox):
+    form = testapp.get("/password/forgot").forms["forgot-form"]
+    form["email"] = "nobody@example.com"
+    response = form.submit()
+    assert response.status_int == 303
+    assert "Ако има профил с този имейл" in response.follow().text
+    assert outbox.messages == []
+
+
+def test_change_password_keeps_this_session(testapp, login_as, create_user):
+    user = create_user()
+    login_as(user)
+    page = testapp.get("/account/")
+    form = page.forms["password-form"]
+    form["current_password"] = PASSWORD
+    form["password"] = form["confirm"] = "another long password"
+    response = form.submit()
+    assert response.status_int == 303
+    assert "Паролата ви е сменена" in response.follow().text
+    assert testapp.get("/account/").status_int == 200
+
+
+def test_change_password_with_wrong_current_password_changes_nothing(
+    testapp, login_as, create_user
+):
+    user = create_user()
+    login_as(user)
+    old_hash = user.password_hash
+    form = testapp.get("/account/").forms["password-form"]
+    form["current_password"] = "not my password"
+    form["password"] = form["confirm"] = "another long password"
+    response = form.submit(expect_errors=True)
+    assert response.status_int == 422
+    assert "Текущата парола не е вярна." in response.text
+    assert "another long password" not in response.text
+    db.session.refresh(user)
+    assert user.password_hash == old_hash
+
+
+def test_change_email_notifies_the_old_address(testapp, login_as, create_user, outbox):
+    user = create_user("old@example.com")
+    login_as(user)
+    form = testapp.get("/account/").forms["email-form"]
+    form["email"] = "new@example.com"
+    form["current_password"] = PASSWORD
+    assert form.submit().status_int == 303
+    db.session.refresh(user)
+    assert user.email == "new@example.com"
+    [notice] = outbox.to("old@example.com")
+    assert "new@example.com" in notice.get_content()

@@ -1,0 +1,180 @@
+import pytest
+import time_machine
+
+from tests.conftest import login, read_session
+from tests.factories import PASSWORD
+
+START = "2026-11-02 09:00:00Z"
+
+
+def test_pre_login_session_keys_are_gone_after_login(app, testapp, create_user):
+    user = create_user(language="en")
+    page = testapp.get("/login")
+    page.forms["language-form"].submit(name="language", value="en")
+    before = read_session(app, testapp)
+    assert before["lang"] == "en" and before["csrf_token"]
+    login(testapp, user)
+    after = read_session(app, testapp)
+    assert "lang" not in after
+    assert after.get("csrf_token") != before["csrf_token"]
+    assert after["_user_id"] == f"{user.id}.{user.session_version}"
+
+
+def test_cookie_replayed_after_logout_is_refused(app, testapp, make_testapp, login_as, create_user):
+    user = create_user()
+    login_as(user)
+    stolen = testapp.cookies["pp_session"]
+    testapp.get("/").forms["logout-form"].submit()
+    replay = make_testapp()
+    replay.set_cookie("pp_session", stolen)
+    response = replay.get("/account/")
+    assert response.status_int == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_password_change_ends_other_sessions_but_not_this_one(
+    testapp, make_testapp, login_as, create_user
+):
+    user = create_user()
+    other = login_as(user, make_testapp())
+    login_as(user)
+    form = testapp.get("/account/").forms["password-form"]
+    form["current_password"] = PASSWORD
+    form["password"] = form["confirm"] = "a fresh long password"
+    assert form.submit().status_int == 303
+    assert testapp.get("/account/").status_int == 200
+    assert other.get("/account/").status_int == 302
+
+
+def test_email_change_ends_other_sessions(testapp, make_testapp, login_as, create_user):
+    user = create_user()
+    other = login_as(user, make_testapp())
+    login_as(user)
+    form = testapp.get("/account/").forms["email-form"]
+    form["email"] = "changed@example.com"
+    form["current_password"] = PASSWORD
+    assert form.submit().status_int == 303
+    assert testapp.get("/account/").status_int == 200
+    assert other.get("/account/").status_int == 302
+
+
+def test_idle_session_expires(app, testapp, login_as, create_user):
+    user = create_user()
+    idle = app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
+    with time_machine.travel(START, tick=False) as clock:
+        login_as(user)
+        clock.shift(idle - 5)
+        assert testapp.get("/account/").status_int == 200  # activity keeps it alive
+        clock.shift(idle - 5)
+        assert testapp.get("/account/").status_int == 200
+        clock.shift(idle + 1)
+        assert testapp.get("/account/").status_int == 302
+
+
+def test_session_has_an_absolute_lifetime(app, testapp, login_as, create_user):
+    user = create_user()
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    step = app.config["SESSION_IDLE_TIMEOUT"].total_seconds() - 60
+    with time_machine.travel(START, tick=False) as clock:
+        login_as(user)
+        elapsed = 0
+        while elapsed + step < lifetime:
+            clock.shift(step)
+            elapsed += step
+            assert testapp.get("/account/").status_int == 200
+        clock.shift(lifetime - elapsed + 1)
+        assert testapp.get("/account/").status_int == 302
+
+
+def test_session_cookie_flags(app, testapp, create_user):
+    user = create_user()
+    response = login(testapp, user)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Expires=" in cookie  # permanent, bounded by the absolute lifetime
+
+
+def test_production_cookie_is_secure():
+    from config import Config
+
+    assert Config.SESSION_COOKIE_SECURE is True
+    assert Config.SESSION_COOKIE_HTTPONLY is True
+    assert Config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_expired_session_during_htmx_request_redirects_the_whole_page(
+    app, testapp, login_as, create_user
+):
+    user = create_user()
+    with time_machine.travel(START, tick=False) as clock:
+        login_as(user)
+        form = testapp.get("/account/").forms["profile-form"]
+        clock.shift(app.config["SESSION_IDLE_TIMEOUT"].total_seconds() + 1)
+        response = testapp.post(
+            "/account/profile",
+            dict(form.submit_fields()),
+            headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/account/"},
+            expect_errors=True,
+        )
+    assert response.status_int == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/account/"
+    assert response.text == ""  # nothing that htmx could swap into the fragment
+
+
+def test_expired_session_on_a_full_page_redirects_to_login_with_next(
+    app, testapp, login_as, create_user
+):
+    user = create_user()
+    with time_machine.travel(START, tick=False) as clock:
+        login_as(user)
+        clock.shift(app.config["SESSION_IDLE_TIMEOUT"].total_seconds() + 1)
+        response = testapp.get("/account/?tab=email")
+        assert response.status_int == 302
+        assert response.headers["Location"] == "/login?next=/account/?tab%3Demail"
+        assert "Моля, влезте" in response.follow().text
+
+
+@pytest.mark.config(LOGIN_RATE_LIMIT="3 per minute")
+def test_login_is_throttled_and_recovers(testapp, create_user):
+    user = create_user()
+    with time_machine.travel(START, tick=False) as clock:
+        for _ in range(3):
+            form = testapp.get("/login").forms["login-form"]
+            form["email"], form["password"] = user.email, "wrong password"
+            assert form.submit(expect_errors=True).status_int == 422
+        form = testapp.get("/login").forms["login-form"]
+        form["email"], form["password"] = user.email, PASSWORD
+        throttled = form.submit(expect_errors=True)
+        assert throttled.status_int == 429
+        assert "Твърде много опити" in throttled.text
+        assert "Retry-After" in throttled.headers
+        clock.shift(61)
+        form = testapp.get("/login").forms["login-form"]
+        form["email"], form["password"] = user.email, PASSWORD
+        assert form.submit().status_int == 303
+
+
+@pytest.mark.config(LOGIN_EMAIL_RATE_LIMIT="2 per minute")
+def test_failed_logins_for_one_email_are_throttled_from_any_address(testapp, create_user):
+    user = create_user()
+    for address in ("10.0.0.1", "10.0.0.2"):
+        form = testapp.get("/login").forms["login-form"]
+        form["email"], form["password"] = user.email, "wrong password"
+        response = form.submit(extra_environ={"REMOTE_ADDR": address}, expect_errors=True)
+        assert response.status_int == 422
+    form = testapp.get("/login").forms["login-form"]
+    form["email"], form["password"] = user.email.upper(), "wrong password"
+    response = form.submit(extra_environ={"REMOTE_ADDR": "10.0.0.3"}, expect_errors=True)
+    assert response.status_int == 429
+
+
+@pytest.mark.config(RESET_RATE_LIMIT="2 per hour")
+def test_password_reset_requests_are_throttled(testapp, outbox):
+    for _ in range(2):
+        form = testapp.get("/password/forgot").forms["forgot-form"]
+        form["email"] = "someone@example.com"
+        assert form.submit().status_int == 303
+    form = testapp.get("/password/forgot").forms["forgot-form"]
+    form["email"] = "someone@example.com"
+    assert form.submit(expect_errors=True).status_int == 429
