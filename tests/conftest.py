@@ -28,6 +28,27 @@ REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
 
 
+#: for tests whose subject does not depend on the database: run them on SQLite only
+sqlite_only = pytest.mark.sqlite_only
+#: for tests of PostgreSQL's own behaviour
+postgres_only = pytest.mark.postgres_only
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drop the copies of tests that are marked for the other database only."""
+    keep, drop = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
+        other = {"postgresql": "sqlite_only", "sqlite": "postgres_only"}.get(backend)
+        if other and item.get_closest_marker(other):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def skip_or_fail(required, reason):
     """Skip with a visible reason, or fail when CI says this part is mandatory."""
     if required:
@@ -110,9 +131,9 @@ def smtp_server(tmp_path_factory):
     """A real SMTP server (aiosmtpd) in its own process, delivering into a Maildir."""
     maildir = tmp_path_factory.mktemp("mail") / "Maildir"
     port = _free_port()
+    handler = ["-c", "aiosmtpd.handlers.Mailbox", str(maildir)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
-        + ["-c", "aiosmtpd.handlers.Mailbox", str(maildir)],
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", *handler],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

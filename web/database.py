@@ -59,7 +59,7 @@ def is_retryable(exc):
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
-def run_with_retry(fn, *, attempts, base_delay=0.02):
+def run_with_retry(fn, *, attempts, base_delay=0.02, max_delay=0.5):
     """Call ``fn`` until it returns without a retryable database error, at most ``attempts`` times.
 
     ``fn`` must do all its work inside the current transaction: on a retryable error the
@@ -72,4 +72,5 @@ def run_with_retry(fn, *, attempts, base_delay=0.02):
             if attempt >= attempts or not is_retryable(exc):
                 raise
             db.session.rollback()
-            time.sleep(base_delay * (2 ** (attempt - 1)) * (1 + random.random()))
+            delay = min(max_delay, base_delay * 2 ** (attempt - 1))
+            time.sleep(delay * (0.5 + random.random()))  # jitter: retries do not collide again

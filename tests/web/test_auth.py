@@ -1,4 +1,5 @@
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -188,3 +189,38 @@ def test_change_email_notifies_the_old_address(testapp, login_as, create_user, o
     assert user.email == "new@example.com"
     [notice] = outbox.to("old@example.com")
     assert "new@example.com" in notice.get_content()
+
+
+OPEN_REDIRECTS = [
+    "//evil.example",
+    "\\\\evil.example",
+    "/\\evil.example",
+    "http:/\\/evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "/\t/evil.example",
+    "/%0a/evil.example",
+    "%2F%2Fevil.example",
+    "/\x7f/evil.example",
+]
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_login_next_never_leaves_the_site(testapp, create_user, target):
+    user = create_user()
+    form = testapp.get("/login", {"next": target}).forms["login-form"]
+    form["email"], form["password"] = user.email, PASSWORD
+    response = form.submit()
+    assert response.status_int == 303
+    location = response.headers["Location"]
+    parts = urlsplit(location)
+    assert (parts.scheme, parts.netloc) == ("", "")
+    assert location.startswith("/") and not location.startswith("//")
+    assert not any(ch in location for ch in "\\\t\r\n\x7f")
+
+
+def test_login_next_keeps_a_local_path(testapp, create_user):
+    user = create_user()
+    form = testapp.get("/login", {"next": "/account/?tab=email"}).forms["login-form"]
+    form["email"], form["password"] = user.email, PASSWORD
+    assert form.submit().headers["Location"] == "/account/?tab=email"

@@ -1,0 +1,108 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import Config, ConfigError, DevelopmentConfig, config_from_env
+from web import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(code, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "APP_ENV"}}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _run("import wsgi", APP_ENV="production")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_is_the_default_environment():
+    result = _run("import wsgi")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_starts_with_a_secret_key(tmp_path):
+    result = _run(
+        "import wsgi, passenger_wsgi; print(wsgi.app.config['SESSION_COOKIE_SECURE'], "
+        "passenger_wsgi.application.name)",
+        APP_ENV="production",
+        SECRET_KEY="x" * 64,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "web"]
+
+
+def test_create_app_refuses_missing_key_directly():
+    class NoKey(Config):
+        SECRET_KEY = None
+
+    with pytest.raises(ConfigError):
+        create_app(NoKey)
+
+
+def test_unknown_app_env_is_refused(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "staging")
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        config_from_env()
+
+
+def test_development_keeps_a_generated_key(tmp_path, monkeypatch):
+    monkeypatch.setattr("config.INSTANCE_DIR", tmp_path)
+    settings = {"SECRET_KEY": None}
+    DevelopmentConfig.prepare(settings)
+    again = {"SECRET_KEY": None}
+    DevelopmentConfig.prepare(again)
+    assert settings["SECRET_KEY"] == again["SECRET_KEY"]
+    assert len(settings["SECRET_KEY"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db/x", "postgresql+psycopg://u:p@db/x"),
+        ("postgresql://u@db/x", "postgresql+psycopg://u@db/x"),
+        ("sqlite:////srv/app.db", "sqlite:////srv/app.db"),
+    ],
+)
+def test_database_urls_get_the_psycopg_driver(given, expected):
+    from config import _database_url
+
+    assert _database_url(given) == expected
+
+
+def test_proxy_hops_trust_forwarded_headers(tmp_path):
+    class Proxied(Config):
+        SECRET_KEY = "k"
+        PROXY_HOPS = 1
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
+
+    app = create_app(Proxied)
+    seen = {}
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        seen.update(addr=request.remote_addr, scheme=request.scheme)
+        return "ok"
+
+    app.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    )
+    assert seen == {"addr": "203.0.113.9", "scheme": "https"}

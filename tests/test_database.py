@@ -1,0 +1,180 @@
+"""SQLite runs write transactions with BEGIN IMMEDIATE; retryable conflicts are retried."""
+
+import contextlib
+import sqlite3
+import threading
+
+import pytest
+from flask import Blueprint
+from sqlalchemy import text, update
+from sqlalchemy.exc import OperationalError
+
+from models import User, db
+from tests.conftest import postgres_only, sqlite_only
+from web import database
+
+
+@sqlite_only
+def test_sqlite_connection_settings(app):
+    connection = db.session.connection()
+    assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+
+
+def _increment_concurrently(app, user_id, read_only):
+    """Two threads read session_version, wait for each other, then write it + 1."""
+    barrier = threading.Barrier(2, timeout=5)
+    errors = []
+
+    def worker():
+        token = database.mark_read_only(read_only)
+        try:
+            with app.app_context():
+                value = db.session.execute(
+                    text("SELECT session_version FROM users WHERE id = :id"), {"id": user_id}
+                ).scalar()
+                # With IMMEDIATE the other thread is still waiting to begin: the wait times out.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=0.5)
+                db.session.execute(
+                    update(User).where(User.id == user_id).values(session_version=value + 1)
+                )
+                db.session.commit()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            database.reset_read_only(token)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.expire_all()
+    db.session.commit()
+    return db.session.get(User, user_id).session_version, errors
+
+
+@sqlite_only
+def test_write_transactions_take_the_lock_before_reading(app, create_user):
+    user = create_user()
+    final, errors = _increment_concurrently(app, user.id, read_only=False)
+    assert errors == []
+    assert final == 3  # both increments landed: 1 -> 2 -> 3
+
+
+@sqlite_only
+def test_deferred_transactions_lose_updates_negative_control(app, create_user):
+    # What BEGIN IMMEDIATE prevents: both read 1; one write is lost or refused.
+    user = create_user()
+    final, errors = _increment_concurrently(app, user.id, read_only=True)
+    assert final == 2 or errors
+
+
+lock_bp = Blueprint("lock_test", __name__)
+attempts = []
+
+
+@lock_bp.post("/test/write")
+def write():
+    attempts.append(1)
+    db.session.execute(update(User).values(name="written"))
+    db.session.commit()
+    return "ok"
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50, DB_RETRY_ATTEMPTS=20)
+def test_request_retries_while_the_database_is_locked(app, testapp, create_user, database_url):
+    app.register_blueprint(lock_bp)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    create_user()
+    holder = sqlite3.connect(
+        database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, holder.execute, ["COMMIT"])
+    release.start()
+    attempts.clear()
+    response = testapp.post("/test/write")
+    release.join()
+    holder.close()
+    assert response.text == "ok"
+    assert len(attempts) > 1  # the first attempt met the lock and was run again
+    assert db.session.scalar(text("SELECT name FROM users")) == "written"
+
+
+@postgres_only
+def test_run_with_retry_repeats_a_serialization_failure_on_postgres(app, create_user):
+    user = create_user()
+    first_read = threading.Event()
+    other_committed = threading.Event()
+    calls = []
+
+    def conflicting_writer():
+        with app.app_context():
+            first_read.wait(5)
+            db.session.execute(update(User).values(name="other"))
+            db.session.commit()
+            other_committed.set()
+
+    def work():
+        calls.append(1)
+        db.session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
+        db.session.execute(text("SELECT name FROM users WHERE id = :id"), {"id": user.id}).all()
+        first_read.set()
+        if len(calls) == 1:
+            other_committed.wait(5)
+        db.session.execute(update(User).where(User.id == user.id).values(name="mine"))
+        db.session.commit()
+
+    thread = threading.Thread(target=conflicting_writer)
+    thread.start()
+    token = database.mark_read_only(False)
+    try:
+        with app.app_context():
+            database.run_with_retry(work, attempts=3, base_delay=0.001)
+    finally:
+        database.reset_read_only(token)
+    thread.join()
+    assert len(calls) == 2
+    db.session.expire_all()
+    assert db.session.get(User, user.id).name == "mine"
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=20)
+def test_run_with_retry_gives_up_after_the_last_attempt(app, create_user, database_url):
+    create_user()
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    calls = []
+
+    def write():
+        calls.append(1)
+        db.session.execute(update(User).values(name="never"))
+        db.session.commit()
+
+    token = database.mark_read_only(False)
+    try:
+        with app.app_context(), pytest.raises(OperationalError, match="database is locked"):
+            database.run_with_retry(write, attempts=3, base_delay=0.001)
+    finally:
+        database.reset_read_only(token)
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert len(calls) == 3
+
+
+@sqlite_only
+def test_errors_that_are_not_conflicts_are_not_retried(app):
+    calls = []
+
+    def broken():
+        calls.append(1)
+        db.session.execute(text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(Exception, match="no_such_table"):
+        database.run_with_retry(broken, attempts=5, base_delay=0)
+    assert len(calls) == 1
