@@ -45,7 +45,7 @@ translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project "Partner Program" -o web/translations/messages.pot .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations \
-		--no-location --ignore-obsolete --width 100
+		--ignore-obsolete --width 100
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -1,13 +1,13 @@
 """Error pages in both languages, as full pages and as fragments."""
 
-from flask import make_response, request
+from flask import flash, make_response, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from models import db
 from rules.errors import DomainError
-from web import htmx
+from web import htmx, sessions
 
 ERRORS = {
     400: (_l("Bad request"), _l("The request could not be understood. Check what you sent.")),
@@ -47,7 +47,12 @@ def handle_http_error(error):
 
 
 def handle_csrf_error(error):
-    return render_error(400, CSRF_MESSAGE)
+    response = render_error(400, CSRF_MESSAGE)
+    if htmx.is_htmx() and "csrf_token" not in session:
+        # The session itself is gone (expired or cleared): show the login page, not a dead form.
+        flash(_l("Your session has ended. Please log in again."), "info")
+        htmx.client_redirect(response, sessions.login_url())
+    return response
 
 
 def handle_domain_error(error):

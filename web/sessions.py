@@ -69,7 +69,8 @@ def load_user(session_id):
     return user
 
 
-def _login_url():
+def login_url():
+    """Return the login URL that brings the user back to the current page."""
     if request.method == "GET" and not htmx.is_htmx():
         target = request.full_path.rstrip("?")
     else:
@@ -83,7 +84,7 @@ def _login_url():
 def unauthorized():
     """Send the visitor to the login page; htmx requests get a full-page redirect."""
     flash(_l("Please log in to continue."), "info")
-    url = _login_url()
+    url = login_url()
     if htmx.is_htmx():
         return htmx.client_redirect(Response(status=401), url)
     return redirect(url, 303 if request.method != "GET" else 302)

@@ -1,0 +1,82 @@
+"""The user journeys of the foundation in a real browser: sign-up, login, language, htmx forms."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.factories import PASSWORD
+
+
+def test_sign_up_log_out_log_in_and_switch_language(page):
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "bg")
+    page.get_by_role("link", name="Регистрация").first.click()
+    page.get_by_label("Имейл", exact=True).fill("browser@example.com")
+    page.get_by_label("Име", exact=True).fill("Браузър Тестов")
+    page.get_by_label("Нова парола").fill("a long browser password")
+    page.get_by_label("Повторете паролата").fill("a long browser password")
+    page.locator("#signup-form").get_by_role("button", name="Регистрация").click()
+    expect(page.get_by_role("heading", name="Здравейте, Браузър Тестов")).to_be_visible()
+    expect(page.locator(".flash-success")).to_contain_text("Добре дошли")
+
+    page.get_by_role("button", name="Изход").click()
+    expect(page.locator(".flash-info")).to_contain_text("Излязохте")
+    page.goto("/account/")
+    expect(page).to_have_url(re.compile(r"/login\?next=/account/$"))
+
+    page.get_by_label("Имейл", exact=True).fill("browser@example.com")
+    page.get_by_label("Парола", exact=True).fill("a long browser password")
+    page.locator("#login-form").get_by_role("button", name="Вход").click()
+    expect(page).to_have_url(re.compile(r"/account/$"))  # back where the login was asked for
+
+    page.get_by_role("button", name="EN").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # kept as the preference
+
+
+def test_htmx_form_saves_inline_with_the_csrf_header(page, create_user):
+    user = create_user("inline@example.com", name="Старо Име")
+    log_in(page, user.email)
+    page.goto("/account/")
+    page.evaluate("window.notReloaded = true")
+    requests = []
+    page.on("request", lambda r: requests.append(r) if r.method == "POST" else None)
+
+    page.locator("#profile-form").get_by_label("Име", exact=True).fill("Ново Име")
+    with page.expect_response(lambda r: r.url.endswith("/account/profile")) as answer:
+        page.locator("#profile-form").get_by_role("button", name="Запази").click()
+    assert answer.value.status == 200
+    expect(page.locator(".flash-success")).to_contain_text("Профилът ви е запазен.")
+    assert page.evaluate("window.notReloaded") is True  # swapped, not reloaded
+    headers = requests[-1].headers
+    assert headers["hx-request"] == "true"
+    assert headers["x-csrftoken"] == page.locator("#profile-form [name=csrf_token]").input_value()
+
+    page.locator("#profile-form").get_by_label("Име", exact=True).fill("")
+    page.locator("#profile-form").get_by_role("button", name="Запази").click()
+    expect(page.locator("#profile-form .field-error")).to_have_text("Въведете името си.")
+    expect(page.locator("#profile-form [name=name]")).to_have_attribute("aria-invalid", "true")
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_lost_session_during_htmx_request_loads_the_login_page(
+    page, create_user, expected_statuses
+):
+    expected_statuses.add(400)  # the form's CSRF token died with the session
+    user = create_user("expired@example.com")
+    log_in(page, user.email)
+    page.goto("/account/")
+    page.context.clear_cookies()  # the browser dropped the session cookie
+    page.locator("#profile-form").get_by_role("button", name="Запази").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=/account/$"))
+    expect(page.locator(".flash-info")).to_contain_text("Сесията ви приключи")
+
+
+def log_in(page, email, password=PASSWORD):
+    page.goto("/login")
+    page.get_by_label("Имейл", exact=True).fill(email)
+    page.get_by_label("Парола", exact=True).fill(password)
+    page.locator("#login-form").get_by_role("button", name="Вход").click()
+    expect(page.get_by_role("button", name="Изход")).to_be_visible()
