@@ -20,7 +20,7 @@ run: install
 ## test: install with the test extras and run the whole suite
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 install: $(VENV)/.installed $(MO)
 install-test: $(VENV)/.installed-test $(MO)

@@ -1,7 +1,7 @@
 import pytest
 import time_machine
 
-from tests.conftest import login, read_session
+from tests.conftest import login, read_session, sqlite_only
 from tests.factories import PASSWORD
 
 START = "2026-11-02 09:00:00Z"
@@ -122,6 +122,24 @@ def test_expired_session_during_htmx_request_redirects_the_whole_page(
     assert response.text == ""  # nothing that htmx could swap into the fragment
 
 
+def test_lost_session_cookie_during_htmx_request_redirects_the_whole_page(
+    app, testapp, make_testapp, login_as, create_user
+):
+    login_as(create_user())
+    form = testapp.get("/account/").forms["profile-form"]
+    browser_without_cookie = make_testapp()  # the cookie is gone, the page is still open
+    response = browser_without_cookie.post(
+        "/account/profile",
+        dict(form.submit_fields()),
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/account/"},
+        expect_errors=True,
+    )
+    assert response.status_int == 400  # the CSRF token died with the session
+    assert response.headers["HX-Redirect"] == "/login?next=/account/"
+    page = browser_without_cookie.get("/login?next=/account/")
+    assert "Сесията ви приключи. Моля, влезте отново." in page.text
+
+
 def test_expired_session_on_a_full_page_redirects_to_login_with_next(
     app, testapp, login_as, create_user
 ):
@@ -178,3 +196,37 @@ def test_password_reset_requests_are_throttled(testapp, outbox):
     form = testapp.get("/password/forgot").forms["forgot-form"]
     form["email"] = "someone@example.com"
     assert form.submit(expect_errors=True).status_int == 429
+
+
+REDIS_PREFIX = "pp-test-limits"
+
+
+@pytest.fixture
+def redis_limits():
+    """Skip without Redis; otherwise forget the counters earlier runs left."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    for key in client.scan_iter(f"*{REDIS_PREFIX}*"):
+        client.delete(key)
+
+
+@sqlite_only
+@pytest.mark.config(
+    RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
+    RATELIMIT_KEY_PREFIX=REDIS_PREFIX,
+    LOGIN_RATE_LIMIT="2 per minute",
+)
+def test_throttling_is_shared_through_redis(redis_limits, app, make_testapp, create_user):
+    # Separate clients stand in for separate app servers: the counter lives in Redis.
+    user = create_user()
+    statuses = []
+    for client in (make_testapp(), make_testapp(), make_testapp()):
+        form = client.get("/login").forms["login-form"]
+        form["email"], form["password"] = user.email, "wrong password"
+        statuses.append(form.submit(expect_errors=True).status_int)
+    assert statuses == [422, 422, 429]
