@@ -13,7 +13,7 @@ PORT ?= 8000
 ## run: install, migrate the SQLite database under instance/, load the demo data, serve on :8000
 run: install
 	APP_ENV=development $(FLASK) db upgrade
-	APP_ENV=development $(FLASK) demo seed
+	APP_ENV=development $(FLASK) demo seed --base-url http://$(HOST):$(PORT)
 	APP_ENV=development $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) \
 		--access-logfile - wsgi:app
 

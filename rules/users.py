@@ -36,6 +36,11 @@ class InvalidCredentials(DomainError):
         return _l("The email or password is not correct.")
 
 
+class SameEmail(DomainError):
+    def default_message(self):
+        return _l("This is already your login email.")
+
+
 class WrongPassword(DomainError):
     def default_message(self):
         return _l("The current password is not correct.")
@@ -115,6 +120,8 @@ def revoke_sessions(user):
 def set_password(user, new_password):
     """Store a new password and end every existing session."""
     _check_new_password(new_password, user.email)
+    if passwords.verify_password(user.password_hash, new_password):
+        raise WeakPassword(_l("Choose a password that differs from the current one."))
     user.password_hash = passwords.hash_password(new_password)
     revoke_sessions(user)
 
@@ -130,7 +137,7 @@ def change_email(user, *, current_password, new_email):
     _confirm_current_password(user, current_password)
     new_email = normalize_email(new_email)
     if new_email == user.email:
-        return
+        raise SameEmail()
     if find_user_by_email(new_email) is not None:
         raise EmailTaken()
     user.email = new_email

@@ -38,11 +38,12 @@ def seed_demo():
 
 
 @demo.command("seed")
-def seed_command():
+@click.option("--base-url", default="http://127.0.0.1:8000", help="Where the app is served.")
+def seed_command(base_url):
     """Load the demo data once; running it again changes nothing."""
     created, rows = seed_demo()
     click.echo("Demo data loaded." if created else "Demo data was already there.")
-    click.echo(f"Log in at http://127.0.0.1:8000/login with password {DEMO_PASSWORD!r} as:")
+    click.echo(f"Log in at {base_url}/login with password {DEMO_PASSWORD!r} as:")
     for email, role in rows:
         click.echo(f"  {email:<24} {role}")
 

@@ -1,5 +1,7 @@
 """Error pages in both languages, as full pages and as fragments."""
 
+import time
+
 from flask import flash, make_response, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -8,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from models import db
 from rules.errors import DomainError
 from web import htmx, sessions
+from web.extensions import limiter
 
 ERRORS = {
     400: (_l("Bad request"), _l("The request could not be understood. Check what you sent.")),
@@ -39,8 +42,16 @@ def render_error(status, message=None):
     return response
 
 
+def _too_many_message():
+    limit = limiter.current_limit
+    wait = max(1, limit.reset_at - int(time.time())) if limit else 60
+    minutes = max(1, round(wait / 60))
+    return _l("Too many attempts. Try again in %(minutes)d min.", minutes=minutes)
+
+
 def handle_http_error(error):
-    response = render_error(error.code if error.code in ERRORS else 500)
+    code = error.code if error.code in ERRORS else 500
+    response = render_error(code, _too_many_message() if code == 429 else None)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response

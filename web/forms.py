@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from rules import passwords
 
@@ -31,14 +31,18 @@ class AcceptablePassword:
 def _email_field(label):
     return EmailField(
         label,
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Length(max=254),
+            Email(_l("Enter a valid email address.")),
+        ],
         render_kw={"autocomplete": "email"},
     )
 
 
-def _new_password_fields(email_field=None):
+def _new_password_fields(email_field=None, label=None):
     password = PasswordField(
-        _l("New password"),
+        label or _l("New password"),
         validators=[DataRequired(_l("Enter a password.")), AcceptablePassword(email_field)],
         render_kw={"autocomplete": "new-password", "minlength": passwords.MIN_LENGTH},
     )
@@ -67,7 +71,7 @@ class SignupForm(FlaskForm):
         validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
         render_kw={"autocomplete": "name"},
     )
-    password, confirm = _new_password_fields("email")
+    password, confirm = _new_password_fields("email", label=_l("Password"))
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="bg")
 
 

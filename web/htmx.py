@@ -35,8 +35,9 @@ def add_trigger(response, event, detail=True):
 
 def move_flashes_to_trigger(response):
     """Hand pending flash messages to a fragment response as an HX-Trigger event."""
-    # A client redirect loads a full page, which shows the messages itself.
-    if is_partial() and not response.is_streamed and "HX-Redirect" not in response.headers:
+    # A client redirect or refresh loads a full page, which shows the messages itself.
+    reloads = "HX-Redirect" in response.headers or "HX-Refresh" in response.headers
+    if is_partial() and not response.is_streamed and not reloads:
         messages = get_flashed_messages(with_categories=True)
         if messages:
             add_flash_trigger(response, messages)

@@ -24,7 +24,12 @@ def deliver(message):
     """Hand the message to the SMTP server; return False (and log) when it cannot be sent."""
     config = current_app.config
     if not config["MAIL_SERVER"]:
-        current_app.logger.info("Mail not sent (MAIL_SERVER is unset):\n%s", message)
+        current_app.logger.info(
+            "Mail not sent (MAIL_SERVER is unset)\nTo: %s\nSubject: %s\n\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_content(),
+        )
         return True
     smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
     try:

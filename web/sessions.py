@@ -24,16 +24,17 @@ def start_session(user):
     now = int(time.time())
     session["auth_at"] = now
     session["seen_at"] = now
-    if "lang" in session:
-        del session["lang"]
 
 
 def refresh_session(user):
-    """Keep the current session valid after the user's session version was bumped on purpose."""
-    auth_at = session.get("auth_at")
+    """Keep this session valid after the user's session version was bumped on purpose.
+
+    The login time stays (a password change does not extend the absolute lifetime) and so
+    does the CSRF token, so that the other forms already on the page still work.
+    """
+    kept = {key: session[key] for key in ("auth_at", "csrf_token") if key in session}
     start_session(user)
-    if auth_at:
-        session["auth_at"] = auth_at  # a password change does not extend the absolute lifetime
+    session.update(kept)
 
 
 def end_session():

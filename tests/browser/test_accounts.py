@@ -15,7 +15,7 @@ def test_sign_up_log_out_log_in_and_switch_language(page):
     page.get_by_role("link", name="Регистрация").first.click()
     page.get_by_label("Имейл", exact=True).fill("browser@example.com")
     page.get_by_label("Име", exact=True).fill("Браузър Тестов")
-    page.get_by_label("Нова парола").fill("a long browser password")
+    page.get_by_label("Парола", exact=True).fill("a long browser password")
     page.get_by_label("Повторете паролата").fill("a long browser password")
     page.locator("#signup-form").get_by_role("button", name="Регистрация").click()
     expect(page.get_by_role("heading", name="Здравейте, Браузър Тестов")).to_be_visible()
@@ -38,32 +38,43 @@ def test_sign_up_log_out_log_in_and_switch_language(page):
     expect(page.locator("html")).to_have_attribute("lang", "en")  # kept as the preference
 
 
-def test_htmx_form_saves_inline_with_the_csrf_header(page, create_user):
+def test_htmx_forms_save_inline_with_the_csrf_header(page, create_user):
     user = create_user("inline@example.com", name="Старо Име")
     log_in(page, user.email)
     page.goto("/account/")
     page.evaluate("window.notReloaded = true")
-    requests = []
-    page.on("request", lambda r: requests.append(r) if r.method == "POST" else None)
+    posts = []
+    page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
 
-    page.locator("#profile-form").get_by_label("Име", exact=True).fill("Ново Име")
-    with page.expect_response(lambda r: r.url.endswith("/account/profile")) as answer:
-        page.locator("#profile-form").get_by_role("button", name="Запази").click()
+    password_form = page.locator("#password-form")
+    password_form.get_by_label("Текуща парола").fill(PASSWORD)
+    password_form.get_by_label("Нова парола").fill("another long password")
+    password_form.get_by_label("Повторете паролата").fill("another long password")
+    with page.expect_response(lambda r: r.url.endswith("/account/password")) as answer:
+        password_form.get_by_role("button", name="Смени паролата").click()
     assert answer.value.status == 200
-    expect(page.locator(".flash-success")).to_contain_text("Профилът ви е запазен.")
+    expect(page.locator(".flash-success")).to_contain_text("Паролата ви е сменена.")
     assert page.evaluate("window.notReloaded") is True  # swapped, not reloaded
-    headers = requests[-1].headers
-    assert headers["hx-request"] == "true"
     body_token = page.evaluate(
         "JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']"
     )
-    assert headers["x-csrftoken"] == body_token
+    assert posts[-1].headers["hx-request"] == "true"
+    assert posts[-1].headers["x-csrftoken"] == body_token
+    expect(password_form.get_by_label("Текуща парола")).to_have_value("")  # not sent back
 
-    page.locator("#profile-form").get_by_label("Име", exact=True).fill("")
-    page.locator("#profile-form").get_by_role("button", name="Запази").click()
-    expect(page.locator("#profile-form .field-error")).to_have_text("Въведете името си.")
-    expect(page.locator("#profile-form [name=name]")).to_have_attribute("aria-invalid", "true")
+    # A form error stays in place (422 is swapped) ...
+    profile_form = page.locator("#profile-form")
+    profile_form.get_by_label("Име", exact=True).fill("")
+    profile_form.get_by_role("button", name="Запази").click()
+    expect(profile_form.locator(".field-error")).to_have_text("Въведете името си.")
+    expect(profile_form.locator("[name=name]")).to_have_attribute("aria-invalid", "true")
     assert page.evaluate("window.notReloaded") is True
+
+    # ... and the page's other forms still work after the password change renewed the session.
+    profile_form.get_by_label("Име", exact=True).fill("Ново Име")
+    profile_form.get_by_role("button", name="Запази").click()
+    expect(page.locator("header .user-name")).to_have_text("Ново Име")  # the page was refreshed
+    expect(page.locator(".flash-success")).to_contain_text("Профилът ви е запазен.")
 
 
 def test_session_ended_elsewhere_during_htmx_request_loads_the_login_page(page, create_user):

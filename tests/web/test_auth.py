@@ -224,3 +224,49 @@ def test_login_next_keeps_a_local_path(testapp, create_user):
     form = testapp.get("/login", {"next": "/account/?tab=email"}).forms["login-form"]
     form["email"], form["password"] = user.email, PASSWORD
     assert form.submit().headers["Location"] == "/account/?tab=email"
+
+
+def test_changing_to_the_same_email_or_password_is_refused(testapp, login_as, create_user):
+    user = create_user("same@example.com")
+    login_as(user)
+    page = testapp.get("/account/")
+    form = page.forms["email-form"]
+    form["email"], form["current_password"] = "SAME@example.com", PASSWORD
+    response = form.submit(expect_errors=True)
+    assert response.status_int == 422
+    assert "Това вече е имейлът ви за вход." in response.text
+    form = page.forms["password-form"]
+    form["current_password"] = PASSWORD
+    form["password"] = form["confirm"] = PASSWORD
+    response = form.submit(expect_errors=True)
+    assert response.status_int == 422
+    assert "различна от сегашната" in response.text
+    db.session.refresh(user)
+    assert user.session_version == 1  # nothing was revoked
+
+
+def test_signup_page_sends_logged_in_users_home(testapp, login_as, create_user):
+    login_as(create_user())
+    assert testapp.get("/signup").headers["Location"] == "/"
+
+
+def test_signup_offers_the_language_of_the_interface(testapp):
+    page = testapp.get("/signup")
+    page.forms["language-form"].submit(name="language", value="en")
+    form = testapp.get("/signup", headers={"Accept-Language": "bg"}).forms["signup-form"]
+    assert form["language"].value == "en"
+
+
+def test_forgot_password_needs_an_email_address(testapp, outbox):
+    form = testapp.get("/password/forgot").forms["forgot-form"]
+    form["email"] = "bad"
+    response = form.submit(expect_errors=True)
+    assert response.status_int == 422
+    assert "Въведете валиден имейл адрес." in response.text
+
+
+def test_invalid_reset_link_offers_a_new_one(testapp):
+    response = testapp.get("/password/reset/not-a-token", expect_errors=True)
+    assert response.status_int == 400
+    assert "Тази връзка не работи" in response.text
+    assert response.html.find("a", href="/password/forgot") is not None

@@ -50,15 +50,18 @@ def update_profile():
     """Change the name and the preferred language."""
     form = ProfileForm()
     ok = form.validate()
-    language_changed = False
+    header_changed = False
     if ok:
-        language_changed = form.language.data != current_user.language
+        header_changed = (form.name.data.strip(), form.language.data) != (
+            current_user.name,
+            current_user.language,
+        )
         users.update_profile(current_user, name=form.name.data, language=form.language.data)
         db.session.commit()
         flash(_("Your profile is saved."), "success")
     response = make_response(_answer("account/_profile.html", "profile_form", form, ok))
-    if language_changed:
-        response.headers["HX-Refresh"] = "true"  # the whole page changes language
+    if header_changed:
+        response.headers["HX-Refresh"] = "true"  # the header shows the name, and the language
     return response
 
 
@@ -103,15 +106,12 @@ def change_email():
         except users.WrongPassword as error:
             form.current_password.errors.append(error.message)
             ok = False
-        except (users.InvalidEmail, users.EmailTaken) as error:
+        except (users.InvalidEmail, users.EmailTaken, users.SameEmail) as error:
             form.email.errors.append(error.message)
             ok = False
         else:
             db.session.commit()
             sessions.refresh_session(current_user)
-            if old_email != current_user.email:
-                mail.send_template(
-                    old_email, "email_changed", current_user.language, user=current_user
-                )
+            mail.send_template(old_email, "email_changed", current_user.language, user=current_user)
             flash(_("Your email is changed. Other sessions have been logged out."), "success")
     return _answer("account/_email.html", "email_form", form, ok)

@@ -1,6 +1,7 @@
 """Sign-up, login, logout and password reset."""
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -29,7 +30,9 @@ def _next_url(form_next=None):
 @bp.get("/signup")
 def signup():
     """Show the sign-up form."""
-    form = SignupForm(language=request.accept_languages.best_match(("bg", "en")) or "bg")
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = SignupForm(language=str(get_locale()))
     return htmx.render("auth/signup.html", "auth/_signup_form.html", form=form)
 
 
@@ -127,6 +130,11 @@ def _user_for_token(token):
     return users.user_for_reset_token(
         token, current_app.config["SECRET_KEY"], max_age_seconds=max_age
     )
+
+
+@bp.errorhandler(users.InvalidResetToken)
+def _invalid_reset_link(error):
+    return render_template("auth/reset_invalid.html", message=error.message), 400
 
 
 @bp.get("/password/reset/<token>")
