@@ -33,7 +33,7 @@ def _env_int(name, default):
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
 
 
-def _database_url(url):
+def normalize_database_url(url):
     # Hosting panels hand out postgres:// URLs; SQLAlchemy wants a driver name.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -57,14 +57,14 @@ class Config:
     TESTING = False
 
     SECRET_KEY = _env("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = _database_url(
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(
         _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'partner-program.db'}")
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     #: attempts for a request that hit a serialization failure or deadlock
     DB_RETRY_ATTEMPTS = _env_int("DB_RETRY_ATTEMPTS", 3)
     #: milliseconds SQLite waits for a lock before answering "database is locked"
-    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 10_000)
+    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 5_000)
 
     PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "https")
     #: how many reverse proxies in front of the app set X-Forwarded-* (0 = none)
@@ -87,7 +87,6 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "bg"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "web" / "translations")
-    LANGUAGES = ("bg", "en")
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True

@@ -16,7 +16,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-LANGUAGES = ("bg", "en")
+#: the interface languages, the default first: code -> (short label, name in that language)
+LANGUAGES = {"bg": ("БГ", "Български"), "en": ("EN", "English")}
+DEFAULT_LANGUAGE = next(iter(LANGUAGES))
 
 
 class Base(DeclarativeBase):
@@ -55,7 +57,7 @@ class User(db.Model):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("language IN ('bg', 'en')", name="language"),
+        CheckConstraint(f"language IN ({', '.join(map(repr, LANGUAGES))})", name="language"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
     )
 
@@ -64,7 +66,7 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
-    language: Mapped[str] = mapped_column(String(2), default="bg")
+    language: Mapped[str] = mapped_column(String(2), default=DEFAULT_LANGUAGE)
     is_staff: Mapped[bool] = mapped_column(default=False)
     #: bumped on logout, password or email change: every older session cookie stops working
     session_version: Mapped[int] = mapped_column(Integer, default=1)

@@ -2,7 +2,10 @@
 
 
 class DomainError(Exception):
-    """A rule refused an action; ``message`` is shown to the user (lazily translated)."""
+    """A rule refused an action; ``message`` is shown to the user (lazily translated).
+
+    Without a message the error page says what its status means in general.
+    """
 
     status = 422
 
@@ -11,7 +14,7 @@ class DomainError(Exception):
         self.message = message if message is not None else self.default_message()
 
     def default_message(self):
-        return str(self.__class__.__name__)
+        return None
 
 
 class PermissionDenied(DomainError):

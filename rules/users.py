@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from models import LANGUAGES, User, db
+from models import DEFAULT_LANGUAGE, LANGUAGES, User, db
 from rules import passwords
 from rules.errors import DomainError
 
@@ -77,17 +77,18 @@ def _check_new_password(password, email):
         raise WeakPassword(problem)
 
 
-def register_user(*, email, name, password, language="bg"):
+def register_user(*, email, name, password, language=DEFAULT_LANGUAGE):
     """Create a user; the email must be free and the password acceptable."""
     email = normalize_email(email)
+    _check_new_password(password, email)
+    password_hash = passwords.hash_password(password)  # slow: before the first query locks
     if find_user_by_email(email) is not None:
         raise EmailTaken()
-    _check_new_password(password, email)
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=passwords.hash_password(password),
-        language=language if language in LANGUAGES else "bg",
+        password_hash=password_hash,
+        language=language if language in LANGUAGES else DEFAULT_LANGUAGE,
     )
     db.session.add(user)
     db.session.flush()
@@ -158,8 +159,10 @@ def update_profile(user, *, name, language):
 
 
 def _password_fingerprint(user):
-    # Bound to the current hash: the token dies with the password it would replace.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:24]
+    # Bound to the current hash and email: the token dies with the password it would replace,
+    # and a link sent to an address the account no longer uses stops working.
+    material = f"{user.password_hash}\n{user.email}".encode()
+    return hashlib.sha256(material).hexdigest()[:24]
 
 
 def make_reset_token(user, secret_key):

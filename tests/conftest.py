@@ -18,7 +18,7 @@ import pytest
 import webtest
 from sqlalchemy import create_engine, inspect, text
 
-from config import TestConfig
+from config import TestConfig, normalize_database_url
 from models import db
 from tests import factories
 from web import create_app, database
@@ -26,6 +26,7 @@ from web import create_app, database
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 
 
 #: for tests whose subject does not depend on the database: run them on SQLite only
@@ -57,11 +58,7 @@ def skip_or_fail(required, reason):
 
 
 def postgres_url():
-    url = POSTGRES_URL
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+    return normalize_database_url(POSTGRES_URL)
 
 
 def migrate(url):
@@ -126,14 +123,12 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def smtp_server(tmp_path_factory):
-    """A real SMTP server (aiosmtpd) in its own process, delivering into a Maildir."""
-    maildir = tmp_path_factory.mktemp("mail") / "Maildir"
+def start_smtp_server(maildir, *options):
+    """Start aiosmtpd in its own process, delivering into ``maildir``; return (process, port)."""
     port = _free_port()
     handler = ["-c", "aiosmtpd.handlers.Mailbox", str(maildir)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", *handler],
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", *options, *handler],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -141,12 +136,19 @@ def smtp_server(tmp_path_factory):
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return process, port
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError("the test SMTP server did not start") from None
             time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory):
+    """A real SMTP server (aiosmtpd) in its own process, delivering into a Maildir."""
+    maildir = tmp_path_factory.mktemp("mail") / "Maildir"
+    process, port = start_smtp_server(maildir)
     yield {"port": port, "maildir": maildir}
     process.terminate()
     process.wait(timeout=10)

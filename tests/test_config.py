@@ -81,9 +81,9 @@ def test_development_keeps_a_generated_key(tmp_path, monkeypatch):
     ],
 )
 def test_database_urls_get_the_psycopg_driver(given, expected):
-    from config import _database_url
+    from config import normalize_database_url
 
-    assert _database_url(given) == expected
+    assert normalize_database_url(given) == expected
 
 
 def test_proxy_hops_trust_forwarded_headers(tmp_path):

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from models import User, db
 from tests.conftest import postgres_only, sqlite_only
+from tests.factories import PASSWORD
 from web import database
 
 
@@ -19,7 +20,7 @@ def test_sqlite_connection_settings(app):
     connection = db.session.connection()
     assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5_000
 
 
 def _increment_concurrently(app, user_id, read_only):
@@ -73,36 +74,76 @@ def test_deferred_transactions_lose_updates_negative_control(app, create_user):
 
 
 lock_bp = Blueprint("lock_test", __name__)
-attempts = []
+calls, reads = [], []
 
 
-@lock_bp.post("/test/write")
-def write():
-    attempts.append(1)
+@lock_bp.post("/test/read-then-write")
+def read_then_write():
+    calls.append(1)
+    db.session.execute(text("SELECT count(*) FROM users")).scalar()
+    reads.append(1)  # reached only once the transaction could begin and read
     db.session.execute(update(User).values(name="written"))
     db.session.commit()
     return "ok"
 
 
-@sqlite_only
-@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50, DB_RETRY_ATTEMPTS=20)
-def test_request_retries_while_the_database_is_locked(app, testapp, create_user, database_url):
+@pytest.fixture
+def write_lock(app, database_url):
+    """Another connection that takes SQLite's write lock with hold() and lets it go later."""
     app.register_blueprint(lock_bp)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    create_user()
+    calls.clear()
+    reads.clear()
     holder = sqlite3.connect(
         database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
     )
-    holder.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(0.3, holder.execute, ["COMMIT"])
-    release.start()
-    attempts.clear()
-    response = testapp.post("/test/write")
-    release.join()
+    timers = []
+
+    class Lock:
+        def hold(self, release_after=None):
+            holder.execute("BEGIN IMMEDIATE")
+            if release_after is not None:
+                timers.append(threading.Timer(release_after, holder.execute, ["COMMIT"]))
+                timers[-1].start()
+
+    yield Lock()
+    for timer in timers:
+        timer.join()
+    if holder.in_transaction:
+        holder.execute("ROLLBACK")
     holder.close()
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50, DB_RETRY_ATTEMPTS=20)
+def test_write_request_takes_the_lock_before_its_first_read(testapp, create_user, write_lock):
+    create_user()
+    write_lock.hold(release_after=0.3)
+    response = testapp.post("/test/read-then-write")
     assert response.text == "ok"
-    assert len(attempts) > 1  # the first attempt met the lock and was run again
+    assert len(calls) > 1  # it met the lock and was run again from the start ...
+    assert len(reads) == 1  # ... and never read before it held the lock (BEGIN IMMEDIATE)
     assert db.session.scalar(text("SELECT name FROM users")) == "written"
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50, DB_RETRY_ATTEMPTS=1)
+def test_read_requests_do_not_wait_for_a_writer(testapp, login_as, create_user, write_lock):
+    login_as(create_user(name="Reader"))
+    write_lock.hold()
+    assert "Reader" in testapp.get("/account/").text  # a deferred BEGIN reads beside the writer
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50, DB_RETRY_ATTEMPTS=1)
+def test_login_checks_the_password_without_the_write_lock(testapp, create_user, write_lock):
+    user = create_user()
+    form = testapp.get("/login").forms["login-form"]
+    write_lock.hold()
+    form["email"], form["password"] = user.email, "wrong password"
+    assert form.submit(expect_errors=True).status_int == 422  # read beside the held lock
+    form["password"] = PASSWORD
+    assert form.submit().status_int == 303
 
 
 @postgres_only

@@ -2,13 +2,14 @@
 
 import json
 import logging
+from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, INSTANCE_DIR, config_from_env
-from models import db
+from models import LANGUAGES, db
 from rules import passwords
 from web import cli, database, errors, htmx, security
 from web.extensions import babel, csrf, limiter, login_manager, migrate
@@ -34,12 +35,21 @@ HTMX_CONFIG = {
 
 
 class PartnerProgram(Flask):
-    """Flask, with views re-run when the database asks for a retry (deadlock, serialization)."""
+    """Flask, with each request's transaction mode chosen up front and conflicts retried."""
 
-    def dispatch_request(self):
-        return database.run_with_retry(
-            lambda: Flask.dispatch_request(self), attempts=self.config["DB_RETRY_ATTEMPTS"]
-        )
+    def full_dispatch_request(self):
+        # Decided before any hook runs: the first query (often the session's user) begins the
+        # transaction, and on SQLite that BEGIN must already be IMMEDIATE for a writer.
+        view = self.view_functions.get(request.endpoint)
+        deferred = request.method in SAFE_METHODS or database.begins_deferred(view)
+        token = database.mark_read_only(deferred)
+        try:
+            # A retry runs the hooks again; objects are re-read in the new transaction.
+            return database.run_with_retry(
+                super().full_dispatch_request, attempts=self.config["DB_RETRY_ATTEMPTS"]
+            )
+        finally:
+            database.reset_read_only(token)
 
 
 def create_app(config_object=None, **overrides):
@@ -54,6 +64,9 @@ def create_app(config_object=None, **overrides):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if config_object.ENV_NAME == "development":
         app.logger.setLevel(logging.INFO)
+    if config_object.ENV_NAME == "production" and not app.config["MAIL_SERVER"]:
+        app.logger.warning("MAIL_SERVER is not set: password reset and other mail is not sent")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
 
     _init_database(app)
     csrf.init_app(app)
@@ -86,19 +99,6 @@ def _register_blueprints(app):
 
 
 def _init_request_hooks(app):
-    @app.before_request
-    def _declare_read_only():
-        # Must run first: it decides how SQLite begins this request's transaction.
-        g.read_only_token = database.mark_read_only(request.method in SAFE_METHODS)
-
-    app.before_request_funcs[None].insert(0, app.before_request_funcs[None].pop())
-
-    @app.teardown_request
-    def _forget_read_only(_exc):
-        token = g.pop("read_only_token", None)
-        if token is not None:
-            database.reset_read_only(token)
-
     app.after_request(htmx.move_flashes_to_trigger)
     app.after_request(security.set_security_headers)
 
@@ -106,6 +106,6 @@ def _init_request_hooks(app):
     def _template_globals():
         return {
             "htmx_config": json.dumps(HTMX_CONFIG, separators=(",", ":")),
-            "current_language": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
-            "languages": app.config["LANGUAGES"],
+            "current_language": str(get_locale()),
+            "languages": LANGUAGES,
         }

@@ -41,6 +41,20 @@ def configure_engine(engine, *, busy_timeout_ms):
         connection.exec_driver_sql("BEGIN" if _read_only_request.get() else "BEGIN IMMEDIATE")
 
 
+def deferred_begin(view):
+    """Begin this view's transaction deferred even for POST: it reads first and rarely writes.
+
+    Use it where holding SQLite's write lock would serialise slow work (a password check at
+    login); a rare write that meets a concurrent one is retried like any other conflict.
+    """
+    view.deferred_begin = True
+    return view
+
+
+def begins_deferred(view):
+    return getattr(view, "deferred_begin", False)
+
+
 def mark_read_only(read_only):
     """Declare whether the current request may write; returns a token for reset_read_only."""
     return _read_only_request.set(read_only)

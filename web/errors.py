@@ -31,7 +31,7 @@ CSRF_MESSAGE = _l(
 
 def render_error(status, message=None):
     """Render the error page (or fragment) for ``status`` with an optional specific message."""
-    title, default = ERRORS.get(status, ERRORS[500])
+    title, default = ERRORS.get(status) or ERRORS[400 if status < 500 else 500]
     message = message or default
     response = make_response(
         htmx.render("errors/error.html", "errors/_error.html", status, title=title, message=message)
@@ -50,7 +50,7 @@ def _too_many_message():
 
 
 def handle_http_error(error):
-    code = error.code if error.code in ERRORS else 500
+    code = error.code or 500
     response = render_error(code, _too_many_message() if code == 429 else None)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)

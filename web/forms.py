@@ -6,9 +6,10 @@ from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from models import LANGUAGES
 from rules import passwords
 
-LANGUAGE_CHOICES = [SelectChoice("bg", "Български"), SelectChoice("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice(code, name) for code, (_short, name) in LANGUAGES.items()]
 
 
 class EmptyForm(FlaskForm):

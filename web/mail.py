@@ -1,6 +1,7 @@
-"""Outgoing mail over SMTP; without MAIL_SERVER the message goes to the log instead."""
+"""Outgoing mail over SMTP, sent after the response; without MAIL_SERVER it goes to the log."""
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -20,6 +21,14 @@ def build_message(to, subject, body):
     return message
 
 
+def render_message(to, language, template, **context):
+    """Render ``mail/<template>.txt`` in ``language``: its first line is the subject."""
+    with force_locale(language):
+        text = render_template(f"mail/{template}.txt", **context)
+    subject, _, body = text.strip().partition("\n")
+    return build_message(to, subject.strip(), body.strip() + "\n")
+
+
 def deliver(message):
     """Hand the message to the SMTP server; return False (and log) when it cannot be sent."""
     config = current_app.config
@@ -31,13 +40,16 @@ def deliver(message):
             message.get_content(),
         )
         return True
-    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    host, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
+    tls = ssl.create_default_context()  # the server's certificate is checked
     try:
-        with smtp_class(
-            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
-        ) as smtp:
+        if config["MAIL_USE_SSL"]:
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+        with smtp:
             if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
-                smtp.starttls()
+                smtp.starttls(context=tls)
             if config["MAIL_USERNAME"]:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
             smtp.send_message(message)
@@ -47,14 +59,18 @@ def deliver(message):
     return True
 
 
-def send_template(user_or_email, template, language="bg", **context):
-    """Render ``mail/<template>.txt`` in the recipient's language and send it.
+def send_after(response, *messages):
+    """Send the messages once the response has gone out.
 
-    The template's first line is the subject; the rest, after a blank line, is the body.
+    The visitor does not wait for the mail server (nor learn from the delay whether an
+    address has an account), and no database transaction is open meanwhile.
     """
-    to = getattr(user_or_email, "email", user_or_email)
-    language = getattr(user_or_email, "language", language)
-    with force_locale(language):
-        text = render_template(f"mail/{template}.txt", **context)
-    subject, _, body = text.strip().partition("\n")
-    return deliver(build_message(to, subject.strip(), body.strip() + "\n"))
+    app = current_app._get_current_object()
+
+    def _send():
+        with app.app_context():
+            for message in messages:
+                deliver(message)
+
+    response.call_on_close(_send)
+    return response

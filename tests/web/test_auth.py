@@ -77,9 +77,24 @@ def test_signup_ignores_mass_assigned_fields(testapp):
     assert (user.is_staff, user.session_version) == (False, 1)
 
 
-def test_signup_with_unknown_language_is_refused(testapp):
-    response = signup(testapp, language="bg")
-    assert response.status_int == 303
+@pytest.mark.parametrize("language", ["xx", "", "BG"])
+def test_signup_with_unknown_language_is_refused(testapp, language):
+    form = testapp.get("/signup").forms["signup-form"]
+    fields = dict(form.submit_fields())
+    fields.update(
+        email="x@example.com",
+        name="X",
+        password="a long new password",
+        confirm="a long new password",
+        language=language,
+    )
+    response = testapp.post("/signup", fields, expect_errors=True)
+    assert response.status_int == 422
+    assert db.session.query(User).count() == 0
+
+
+def test_profile_with_unknown_language_is_refused(testapp, login_as, create_user):
+    login_as(create_user(language="bg"))
     form = testapp.get("/account/").forms["profile-form"]
     fields = dict(form.submit_fields())
     fields["language"] = "xx"
@@ -270,3 +285,17 @@ def test_invalid_reset_link_offers_a_new_one(testapp):
     assert response.status_int == 400
     assert "Тази връзка не работи" in response.text
     assert response.html.find("a", href="/password/forgot") is not None
+
+
+def test_reset_link_stops_working_after_an_email_change(testapp, login_as, create_user, outbox):
+    user = create_user("before@example.com")
+    form = testapp.get("/password/forgot").forms["forgot-form"]
+    form["email"] = "before@example.com"
+    form.submit()
+    [message] = outbox.to("before@example.com")
+    path = re.search(r"/password/reset/\S+", message.get_content()).group(0)
+    login_as(user)
+    form = testapp.get("/account/").forms["email-form"]
+    form["email"], form["current_password"] = "after@example.com", PASSWORD
+    assert form.submit().status_int == 303
+    assert testapp.get(path, expect_errors=True).status_int == 400

@@ -1,7 +1,13 @@
 import pytest
 import time_machine
 
-from tests.conftest import login, read_session, sqlite_only
+from tests.conftest import (
+    REQUIRE_REDIS,
+    login,
+    read_session,
+    skip_or_fail,
+    sqlite_only,
+)
 from tests.factories import PASSWORD
 
 START = "2026-11-02 09:00:00Z"
@@ -202,17 +208,18 @@ REDIS_PREFIX = "pp-test-limits"
 
 
 @pytest.fixture
-def redis_limits():
-    """Skip without Redis; otherwise forget the counters earlier runs left."""
+def redis_client():
+    """Redis on 127.0.0.1:6379, with the counters of earlier runs forgotten."""
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
     try:
         client.ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        skip_or_fail(REQUIRE_REDIS, "Redis is not running on 127.0.0.1:6379")
     for key in client.scan_iter(f"*{REDIS_PREFIX}*"):
         client.delete(key)
+    return client
 
 
 @sqlite_only
@@ -221,12 +228,14 @@ def redis_limits():
     RATELIMIT_KEY_PREFIX=REDIS_PREFIX,
     LOGIN_RATE_LIMIT="2 per minute",
 )
-def test_throttling_is_shared_through_redis(redis_limits, app, make_testapp, create_user):
-    # Separate clients stand in for separate app servers: the counter lives in Redis.
+def test_throttling_counts_in_redis_when_configured(redis_client, testapp, create_user):
     user = create_user()
     statuses = []
-    for client in (make_testapp(), make_testapp(), make_testapp()):
-        form = client.get("/login").forms["login-form"]
+    for _ in range(3):
+        form = testapp.get("/login").forms["login-form"]
         form["email"], form["password"] = user.email, "wrong password"
         statuses.append(form.submit(expect_errors=True).status_int)
     assert statuses == [422, 422, 429]
+    # The counter lives in Redis, where every worker and app server sees it.
+    keys = [key.decode() for key in redis_client.scan_iter(f"*{REDIS_PREFIX}*")]
+    assert any("/127.0.0.1/auth.login_submit/2/1/minute" in key for key in keys), keys

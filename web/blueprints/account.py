@@ -1,6 +1,6 @@
 """The user's own settings: name and language, password, email."""
 
-from flask import Blueprint, flash, make_response, redirect, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -42,7 +42,7 @@ def _answer(fragment, form_name, form, ok, status=200):
 @bp.get("/")
 def show():
     """Show the account settings."""
-    return htmx.render("account/show.html", "account/show.html", **_forms())
+    return render_template("account/show.html", **_forms())
 
 
 @bp.post("/profile")
@@ -92,7 +92,7 @@ def change_password():
 
 @bp.post("/email")
 def change_email():
-    """Change the login email after confirming the password."""
+    """Change the login email after confirming the password; the old address is told."""
     form = ChangeEmailForm()
     ok = form.validate()
     old_email = current_user.email
@@ -112,6 +112,11 @@ def change_email():
         else:
             db.session.commit()
             sessions.refresh_session(current_user)
-            mail.send_template(old_email, "email_changed", current_user.language, user=current_user)
             flash(_("Your email is changed. Other sessions have been logged out."), "success")
-    return _answer("account/_email.html", "email_form", form, ok)
+    response = make_response(_answer("account/_email.html", "email_form", form, ok))
+    if ok:
+        notice = mail.render_message(
+            old_email, current_user.language, "email_changed", user=current_user
+        )
+        mail.send_after(response, notice)
+    return response

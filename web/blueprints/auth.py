@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from models import db
 from rules import users
 from rules.redirects import safe_next
-from web import htmx, mail, sessions
+from web import database, htmx, mail, sessions
 from web.extensions import limiter
 from web.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 
@@ -71,6 +71,7 @@ def login():
 
 
 @bp.post("/login")
+@database.deferred_begin  # the password check is slow; SQLite's write lock is not held for it
 @limiter.limit(_limit("LOGIN_RATE_LIMIT"))
 @limiter.limit(
     _limit("LOGIN_EMAIL_RATE_LIMIT"),
@@ -117,12 +118,16 @@ def forgot_password_submit():
     if not form.validate():
         return htmx.render("auth/forgot.html", "auth/_forgot_form.html", 422, form=form)
     user = users.find_user_by_email(form.email.data)
+    flash(_("If an account uses this email, a reset link is on its way."), "info")
+    response = redirect(url_for("auth.login"), 303)
     if user is not None:
         token = users.make_reset_token(user, current_app.config["SECRET_KEY"])
         url = url_for("auth.reset_password", token=token, _external=True)
-        mail.send_template(user, "password_reset", user=user, url=url)
-    flash(_("If an account uses this email, a reset link is on its way."), "info")
-    return redirect(url_for("auth.login"), 303)
+        message = mail.render_message(
+            user.email, user.language, "password_reset", user=user, url=url
+        )
+        mail.send_after(response, message)
+    return response
 
 
 def _user_for_token(token):
