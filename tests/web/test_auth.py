@@ -59,37 +59,25 @@ def test_signup_with_taken_email_is_refused(testapp, create_user):
     assert db.session.query(User).count() == 1
 
 
+def post_signup(testapp, **extra):
+    """Post the sign-up form's fields plus any the page does not offer."""
+    fields = dict(testapp.get("/signup").forms["signup-form"].submit_fields())
+    fields.update(email="x@example.com", name="X", language="bg")
+    fields["password"] = fields["confirm"] = "a long new password"
+    fields.update(extra)
+    return testapp.post("/signup", fields, expect_errors=True)
+
+
 def test_signup_ignores_mass_assigned_fields(testapp):
-    form = testapp.get("/signup").forms["signup-form"]
-    fields = dict(form.submit_fields())
-    fields.update(
-        email="x@example.com",
-        name="X",
-        password="a long new password",
-        confirm="a long new password",
-        language="bg",
-        is_staff="1",
-        session_version="99",
-        id="7",
-    )
-    assert testapp.post("/signup", fields).status_int == 303
+    response = post_signup(testapp, is_staff="1", session_version="99", id="7")
+    assert response.status_int == 303
     user = db.session.query(User).one()
     assert (user.is_staff, user.session_version) == (False, 1)
 
 
 @pytest.mark.parametrize("language", ["xx", "", "BG"])
 def test_signup_with_unknown_language_is_refused(testapp, language):
-    form = testapp.get("/signup").forms["signup-form"]
-    fields = dict(form.submit_fields())
-    fields.update(
-        email="x@example.com",
-        name="X",
-        password="a long new password",
-        confirm="a long new password",
-        language=language,
-    )
-    response = testapp.post("/signup", fields, expect_errors=True)
-    assert response.status_int == 422
+    assert post_signup(testapp, language=language).status_int == 422
     assert db.session.query(User).count() == 0
 
 
