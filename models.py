@@ -1,10 +1,25 @@
 """The database models: typed SQLAlchemy 2.0 mappings, no request code."""
 
-from datetime import UTC, datetime
+import enum
+from datetime import UTC, date, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints keep Alembic migrations stable on SQLite and PostgreSQL alike.
@@ -82,3 +97,238 @@ class User(db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.email}>"
+
+
+def enum_column(enum_class):
+    """Store a StrEnum by its value in a portable VARCHAR (with a CHECK of the values)."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        create_constraint=True,
+        name=enum_class.__name__.lower(),
+    )
+
+
+class Group(enum.IntFlag):
+    """The 4 permission groups of a panel [R9]; a grant holds any combination."""
+
+    DOMAINS = 1
+    WEB = 2
+    EMAIL = 4
+    BILLING = 8
+
+
+ALL_GROUPS = Group.DOMAINS | Group.WEB | Group.EMAIL | Group.BILLING
+
+
+class GroupSet(TypeDecorator):
+    """A set of groups stored as the integer of its bits."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else int(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Group(value)
+
+
+class Counter(db.Model):
+    """Gap-free public numbers (partners, panels), taken with one atomic UPDATE ... RETURNING."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Panel(db.Model):
+    """A control panel (customer account) holding products; exactly one owner [R4, R8]."""
+
+    __tablename__ = "panels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the public number shown to people and used in URLs
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    products: Mapped[list["Product"]] = relationship(back_populates="panel")
+
+    def __repr__(self):
+        return f"<Panel {self.number} {self.name!r}>"
+
+
+class ProductKind(enum.StrEnum):
+    DOMAIN = "domain"
+    HOSTING = "hosting"
+    EMAIL = "email"
+    OTHER = "other"
+
+
+class ProductStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+#: which group manages a product of each kind (the panel page shows it in that section)
+KIND_GROUP = {
+    ProductKind.DOMAIN: Group.DOMAINS,
+    ProductKind.HOSTING: Group.WEB,
+    ProductKind.EMAIL: Group.EMAIL,
+    ProductKind.OTHER: Group.BILLING,
+}
+
+
+class Product(db.Model):
+    """One subscription of a plan in a panel, usually on a domain."""
+
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_panel_expiry", "panel_id", "expires_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"))
+    plan_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[ProductKind] = mapped_column(enum_column(ProductKind))
+    #: the domain the product serves, lower-case; empty for products without one
+    domain: Mapped[str | None] = mapped_column(String(253))
+    status: Mapped[ProductStatus] = mapped_column(
+        enum_column(ProductStatus), default=ProductStatus.ACTIVE
+    )
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    panel: Mapped[Panel] = relationship(back_populates="products")
+
+
+class Grant(db.Model):
+    """A user's rights on a panel it does not own: any subset of the 4 groups."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        UniqueConstraint("panel_id", "user_id"),
+        CheckConstraint("groups >= 0 AND groups <= 15", name="groups"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    groups: Mapped[Group] = mapped_column(GroupSet, default=Group(0))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    panel: Mapped[Panel] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class PartnerStatus(enum.StrEnum):
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class Partner(db.Model):
+    """A user admitted to (or applying for) the Partner Program."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    #: the public partner number, from 1001 up; given on approval
+    number: Mapped[int | None] = mapped_column(Integer, unique=True)
+    status: Mapped[PartnerStatus] = mapped_column(
+        enum_column(PartnerStatus), default=PartnerStatus.APPLIED
+    )
+    company: Mapped[str] = mapped_column(String(200))
+    vat_number: Mapped[str] = mapped_column(String(32))
+    expected_hostings: Mapped[int] = mapped_column(Integer)
+    minimum_deposit_cents: Mapped[int | None] = mapped_column(BigInteger)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_approved(self):
+        return self.status == PartnerStatus.APPROVED
+
+
+class ClientLink(db.Model):
+    """A panel in a partner's client list [R5], with the partner's private note about it."""
+
+    __tablename__ = "client_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: a panel is in at most one partner's client list
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), unique=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    panel: Mapped[Panel] = relationship()
+    partner: Mapped[Partner] = relationship()
+
+
+class InvitationKind(enum.StrEnum):
+    #: the panel owner lets a person in with some groups
+    ACCESS = "access"
+    #: a partner asks a panel's owner to join its client list [R5]
+    CLIENT_LINK = "client_link"
+    #: a partner made a panel for a client, who becomes its owner on accepting [R4]
+    OWNERSHIP = "ownership"
+
+
+class Invitation(db.Model):
+    """A single-use, 7-day invitation sent by email; only a hash of its token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[InvitationKind] = mapped_column(enum_column(InvitationKind))
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    inviter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    #: the groups offered (ACCESS) or proposed for the partner (CLIENT_LINK, OWNERSHIP)
+    groups: Mapped[Group] = mapped_column(GroupSet, default=Group(0))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    panel: Mapped[Panel] = relationship()
+    inviter: Mapped[User] = relationship()
+    partner: Mapped[Partner | None] = relationship()
+
+    @property
+    def is_open(self):
+        return not (self.accepted_at or self.declined_at or self.revoked_at)
+
+
+class AuditEntry(db.Model):
+    """Who did what, when, on which panel: written by the rules, never changed."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_panel_created", "panel_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    panel_id: Mapped[int | None] = mapped_column(ForeignKey("panels.id"))
+    #: a dotted code such as "grant.update"; the UI translates it
+    action: Mapped[str] = mapped_column(String(40))
+    #: what changed, as JSON (emails, groups before and after, reasons...)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+    panel: Mapped[Panel | None] = relationship()

@@ -22,3 +22,62 @@ def create_user(email=None, *, name=None, password=PASSWORD, language="bg", is_s
     user.is_staff = is_staff
     db.session.commit()
     return user
+
+
+def create_panel(owner=None, *, name=None, products=()):
+    """A panel (owned by a new user unless given) with products: (kind, domain) pairs."""
+    from datetime import date, timedelta
+
+    from models import Product, ProductKind
+    from rules import panels
+
+    owner = owner or create_user()
+    panel = panels.create_panel(name=name or f"Panel {next(_numbers)}", owner=owner, actor=owner)
+    for i, (kind, domain) in enumerate(products):
+        db.session.add(
+            Product(
+                panel_id=panel.id,
+                plan_name=f"{kind} plan",
+                kind=ProductKind(kind),
+                domain=domain,
+                expires_on=date.today() + timedelta(days=30 + i),
+            )
+        )
+    db.session.commit()
+    return panel
+
+
+def grant(panel, user, groups):
+    """Give ``user`` the ``groups`` on ``panel`` through the real rule."""
+    from models import Group
+    from rules import panels
+
+    made = panels.give_access(panel, user, Group(groups), actor=panel.owner)
+    db.session.commit()
+    return made
+
+
+def create_partner(user=None, *, company=None):
+    """An approved partner (with its number) through the real rules."""
+    from rules import partners
+
+    user = user or create_user()
+    staff = create_user(is_staff=True)
+    partner = partners.apply(
+        user,
+        company=company or f"Agency {user.id}",
+        vat_number=f"BG{100000000 + user.id}",
+        expected_hostings=10,
+    )
+    partners.approve(partner, minimum_deposit_cents=50_000, actor=staff)
+    db.session.commit()
+    return partner
+
+
+def link_client(partner, panel, groups):
+    """Put ``panel`` in the partner's client list with ``groups`` for the partner."""
+    from models import Group
+    from rules import partners
+
+    partners.link_panel(partner, panel, Group(groups), actor=panel.owner)
+    db.session.commit()

@@ -6,16 +6,19 @@ from pathlib import Path
 
 from flask import Flask, request
 from flask_babel import get_locale
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, INSTANCE_DIR, config_from_env
 from models import LANGUAGES, db
-from rules import passwords
-from web import cli, database, errors, htmx, security
+from rules import access, audit, listings, partners, passwords
+from web import cli, database, errors, htmx, labels, security
 from web.extensions import babel, csrf, limiter, login_manager, migrate
 from web.i18n import select_locale
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: how many panels the header's switcher lists before "All panels"
+SWITCHER_SIZE = 10
 
 #: htmx settings (STYLE.md): no eval, no inline scripts, same-origin only, 422 swapped
 HTMX_CONFIG = {
@@ -92,15 +95,25 @@ def _init_database(app):
 
 
 def _register_blueprints(app):
-    from web.blueprints import account, auth, main
+    from web.blueprints import access, account, auth, invitations, main, panels, partner, staff
 
-    for module in (main, auth, account):
+    for module in (main, auth, account, panels, access, invitations, partner, staff):
         app.register_blueprint(module.bp)
 
 
 def _init_request_hooks(app):
     app.after_request(htmx.move_flashes_to_trigger)
     app.after_request(security.set_security_headers)
+
+    app.jinja_env.globals.update(
+        switcher_panels=lambda: listings.visible_panels(current_user, per_page=SWITCHER_SIZE),
+        partner_of=partners.partner_of,
+        group_labels=access.GROUP_LABELS,
+        audit_actions=audit.ACTIONS,
+        product_status_labels=labels.PRODUCT_STATUS,
+        partner_status_labels=labels.PARTNER_STATUS,
+        invitation_kind_labels=labels.INVITATION_KIND,
+    )
 
     @app.context_processor
     def _template_globals():

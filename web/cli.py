@@ -1,11 +1,13 @@
 """Command-line tools: ``flask demo seed``."""
 
+from datetime import date, timedelta
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from models import User, db
-from rules import users
+from models import Group, InvitationKind, Product, ProductKind, User, db
+from rules import invitations, panels, partners, users
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
 
@@ -15,36 +17,140 @@ DEMO_PASSWORD = "partner-demo-2026"  # noqa: S105
 #: (email, name, language, is_staff, role shown in the printed list)
 DEMO_USERS = [
     ("staff@demo.example", "Мария Служебна", "bg", True, "staff"),
-    ("agency@demo.example", "Ивана Агенция (Студио Дизайн)", "bg", False, "partner 1"),
-    ("webshop@demo.example", "Georgi Webshop Agency", "en", False, "partner 2"),
-    ("bakery@demo.example", "Пекарна Добруджа", "bg", False, "client of partner 1"),
-    ("dentist@demo.example", "Д-р Петрова", "bg", False, "client of partner 1"),
-    ("florist@demo.example", "Florist Ltd", "en", False, "client of partner 2"),
+    ("agency@demo.example", "Ивана Агенция (Студио Дизайн)", "bg", False, "partner 1001"),
+    ("webshop@demo.example", "Georgi Webshop Agency", "en", False, "partner 1002"),
+    ("bakery@demo.example", "Пекарна Добруджа", "bg", False, "client of partner 1001"),
+    ("dentist@demo.example", "Д-р Петрова", "bg", False, "client of partner 1001"),
+    ("florist@demo.example", "Florist Ltd", "en", False, "client of partner 1002"),
+    ("applicant@demo.example", "Петър Фрийлансър", "bg", False, "applied to be a partner"),
 ]
+
+ALL = Group.DOMAINS | Group.WEB | Group.EMAIL | Group.BILLING
+
+
+def _products(panel, domain, *, today, months=(14, 3, 8)):
+    """A realistic bundle: the domain, a hosting plan on it and its mailboxes."""
+    rows = [
+        ("Домейн .bg" if domain.endswith(".bg") else "Domain .com", ProductKind.DOMAIN, domain),
+        ("Хостинг Бизнес", ProductKind.HOSTING, domain),
+        ("Поща 10 GB", ProductKind.EMAIL, domain),
+    ]
+    for (plan, kind, name), months_left in zip(rows, months, strict=True):
+        db.session.add(
+            Product(
+                panel_id=panel.id,
+                plan_name=plan,
+                kind=kind,
+                domain=name,
+                expires_on=today + timedelta(days=30 * months_left),
+            )
+        )
+
+
+def _partner(user, number_company, staff, deposit_eur):
+    partner = partners.apply(
+        user,
+        company=number_company,
+        vat_number="BG" + str(200000000 + user.id),
+        expected_hostings=25,
+    )
+    partners.approve(partner, minimum_deposit_cents=deposit_eur * 100, actor=staff)
+    return partner
 
 
 def seed_demo():
-    """Create the demo logins unless they exist; return (created, rows for the printed list)."""
-    created = False
+    """Create the demo data unless it is there; return whether anything was created."""
+    if db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0])) is not None:
+        return False
+    people = {}
     for email, name, language, is_staff, _role in DEMO_USERS:
-        if db.session.scalar(select(User).where(User.email == email)) is None:
-            user = users.register_user(
-                email=email, name=name, password=DEMO_PASSWORD, language=language
-            )
-            user.is_staff = is_staff
-            created = True
+        people[email] = users.register_user(
+            email=email, name=name, password=DEMO_PASSWORD, language=language
+        )
+        people[email].is_staff = is_staff
+    _seed_program(people)
     db.session.commit()
-    return created, [(email, role) for email, _n, _l, _s, role in DEMO_USERS]
+    return True
+
+
+def _seed_program(people, today=None):
+    today = today or date.today()
+    staff = people["staff@demo.example"]
+    agency, webshop = people["agency@demo.example"], people["webshop@demo.example"]
+    studio = _partner(agency, "Студио Дизайн ООД", staff, 500)
+    shop = _partner(webshop, "Webshop Agency Ltd", staff, 300)
+    partners.apply(
+        people["applicant@demo.example"],
+        company="Фрийлансър ЕООД",
+        vat_number="BG123456789",
+        expected_hostings=8,
+    )
+
+    own = panels.create_panel(name="Студио Дизайн – собствени сайтове", owner=agency, actor=agency)
+    _products(own, "studio-design.bg", today=today)
+
+    bakery = panels.create_panel(
+        name="Пекарна Добруджа",
+        owner=people["bakery@demo.example"],
+        actor=people["bakery@demo.example"],
+    )
+    _products(bakery, "pekarna-dobrudzha.bg", today=today, months=(1, 11, 11))
+    db.session.add(
+        Product(
+            panel_id=bakery.id,
+            plan_name="Хостинг Старт",
+            kind=ProductKind.HOSTING,
+            domain="blog.pekarna-dobrudzha.bg",
+            expires_on=today + timedelta(days=20),
+        )
+    )
+    partners.link_panel(studio, bakery, ALL, actor=people["bakery@demo.example"])
+
+    dentist, _ = partners.create_client_panel(
+        studio,
+        name="Дентален кабинет Петрова",
+        client_email="dentist@demo.example",
+        groups=Group.BILLING,
+        actor=agency,
+    )
+    _products(dentist, "d-r-petrova.com", today=today, months=(6, 6, 2))
+
+    florist = panels.create_panel(
+        name="Florist Ltd",
+        owner=people["florist@demo.example"],
+        actor=people["florist@demo.example"],
+    )
+    _products(florist, "florist-sofia.com", today=today, months=(9, 9, 9))
+    partners.link_panel(
+        shop, florist, Group.WEB | Group.EMAIL, actor=people["florist@demo.example"]
+    )
+
+    # A client panel still waiting for its new owner to accept.
+    partners.create_client_panel(
+        studio,
+        name="Кафе Морско",
+        client_email="cafe@demo.example",
+        client_owns=True,
+        groups=ALL,
+        actor=agency,
+    )
+    invitations.invite(
+        InvitationKind.ACCESS,
+        panel=own,
+        email="designer@demo.example",
+        groups=Group.WEB,
+        actor=agency,
+    )
 
 
 @demo.command("seed")
 @click.option("--base-url", default="http://127.0.0.1:8000", help="Where the app is served.")
 def seed_command(base_url):
     """Load the demo data once; running it again changes nothing."""
-    created, rows = seed_demo()
+    created = seed_demo()
     click.echo("Demo data loaded." if created else "Demo data was already there.")
     click.echo(f"Log in at {base_url}/login with password {DEMO_PASSWORD!r} as:")
-    for email, role in rows:
+    for email, _name, _language, _staff, role in DEMO_USERS:
         click.echo(f"  {email:<24} {role}")
 
 

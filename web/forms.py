@@ -74,6 +74,7 @@ class SignupForm(FlaskForm):
     )
     password, confirm = _new_password_fields("email", label=_l("Password"))
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="bg")
+    next = HiddenField()
 
 
 class ForgotPasswordForm(FlaskForm):

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import get_flashed_messages, render_template, request
+from flask import Response, get_flashed_messages, redirect, render_template, request
 
 
 def is_htmx():
@@ -48,6 +48,13 @@ def add_flash_trigger(response, messages):
     """Send (category, message) pairs for static/app.js to show in the flash area."""
     detail = [{"category": category, "message": str(text)} for category, text in messages]
     return add_trigger(response, "flash", {"messages": detail})
+
+
+def full_page_redirect(url):
+    """Go to ``url`` after a POST: a 303 for a plain request, HX-Redirect for htmx."""
+    if is_htmx():
+        return client_redirect(Response(status=200), url)
+    return redirect(url, 303)
 
 
 def client_redirect(response, url):

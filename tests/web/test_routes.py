@@ -13,24 +13,27 @@ from sqlalchemy import select
 
 from config import TestConfig
 from models import db
-from rules import users
-from tests import factories
+from rules.access import OWNER
+from tests.web.world import build_world
 from web import create_app
 
-PUBLIC, LOGIN, STAFF = "public", "login", "staff"
+PUBLIC, LOGIN, STAFF, PARTNER, PANEL = "public", "login", "staff", "partner", "panel"
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 @dataclass(frozen=True)
 class Route:
     policy: str
-    #: URL values, or a callable that makes them (it runs inside the test's app context)
+    #: URL values, or a callable that makes them from the World
     args: dict | Callable = field(default_factory=dict)
+    #: for PANEL routes: the group needed, access.OWNER, or None for any member
+    need: object = None
+    #: who in the World may use it (for the CSRF and no-side-effect tests)
+    who: str = "user"
 
 
-def valid_reset_token():
-    user = factories.create_user()
-    return {"token": users.make_reset_token(user, TestConfig.SECRET_KEY)}
+def panel_args(**extra):
+    return lambda w: {"number": w.panel.number, **{k: f(w) for k, f in extra.items()}}
 
 
 #: endpoint -> who may use it and sample URL values
@@ -46,12 +49,52 @@ ROUTES = {
     "auth.logout": Route(LOGIN),
     "auth.forgot_password": Route(PUBLIC),
     "auth.forgot_password_submit": Route(PUBLIC),
-    "auth.reset_password": Route(PUBLIC, valid_reset_token),
-    "auth.reset_password_submit": Route(PUBLIC, valid_reset_token),
+    "auth.reset_password": Route(PUBLIC, lambda w: {"token": w.reset_token}),
+    "auth.reset_password_submit": Route(PUBLIC, lambda w: {"token": w.reset_token}),
     "account.show": Route(LOGIN),
     "account.update_profile": Route(LOGIN),
     "account.change_password": Route(LOGIN),
     "account.change_email": Route(LOGIN),
+    "panels.index": Route(LOGIN),
+    "panels.create": Route(LOGIN),
+    "panels.show": Route(PANEL, panel_args(), need=None, who="member"),
+    "panels.audit_log": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "access.show": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "access.add": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "access.update": Route(
+        PANEL, panel_args(grant_id=lambda w: w.member_grant.id), need=OWNER, who="owner"
+    ),
+    "access.remove": Route(
+        PANEL, panel_args(grant_id=lambda w: w.member_grant.id), need=OWNER, who="owner"
+    ),
+    "access.revoke": Route(
+        PANEL, panel_args(invitation_id=lambda w: w.invitation.id), need=OWNER, who="owner"
+    ),
+    "access.unlink": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "access.transfer": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "access.transfer_submit": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "invitations.show": Route(PUBLIC, lambda w: {"token": w.invitee_token}, who="invitee"),
+    "invitations.accept": Route(LOGIN, lambda w: {"token": w.invitee_token}, who="invitee"),
+    "invitations.decline": Route(LOGIN, lambda w: {"token": w.invitee_token}, who="invitee"),
+    "partner.index": Route(LOGIN),
+    "partner.apply": Route(LOGIN),
+    "partner.apply_submit": Route(LOGIN),
+    "partner.clients": Route(PARTNER, who="partner"),
+    "partner.new_client": Route(PARTNER, who="partner"),
+    "partner.create_client": Route(PARTNER, who="partner"),
+    "partner.invite_client": Route(PARTNER, who="partner"),
+    "partner.invite_client_submit": Route(PARTNER, who="partner"),
+    "partner.save_note": Route(PARTNER, panel_args(), who="partner"),
+    "partner.revoke_invitation": Route(
+        PARTNER, lambda w: {"invitation_id": w.partner_invitation.id}, who="partner"
+    ),
+    "staff.index": Route(STAFF, who="staff"),
+    "staff.partner_list": Route(STAFF, who="staff"),
+    "staff.partner_show": Route(STAFF, lambda w: {"partner_id": w.applicant.id}, who="staff"),
+    "staff.approve": Route(STAFF, lambda w: {"partner_id": w.applicant.id}, who="staff"),
+    "staff.reject": Route(STAFF, lambda w: {"partner_id": w.applicant.id}, who="staff"),
+    "staff.suspend": Route(STAFF, lambda w: {"partner_id": w.partner.id}, who="staff"),
+    "staff.audit_log": Route(STAFF, who="staff"),
 }
 
 
@@ -78,9 +121,9 @@ def _cases(policies=None, methods=None):
     ]
 
 
-def url(app, endpoint):
+def url(app, endpoint, world=None):
     args = ROUTES[endpoint].args
-    args = args() if callable(args) else args
+    args = args(world) if callable(args) else args
     with app.test_request_context():
         return url_for(endpoint, **args)
 
@@ -100,7 +143,7 @@ def send(testapp, method, target, params=None, headers=None):
 
 
 def csrf_token(testapp):
-    return testapp.get("/login").forms["login-form"]["csrf_token"].value
+    return testapp.get("/").forms["language-form"]["csrf_token"].value
 
 
 def test_every_route_has_a_policy():
@@ -109,9 +152,14 @@ def test_every_route_has_a_policy():
     assert ROUTES.keys() - endpoints == set(), "ROUTES names routes that no longer exist"
 
 
-@pytest.mark.parametrize(("endpoint", "method"), _cases({LOGIN, STAFF}))
-def test_protected_routes_send_visitors_to_login(app, testapp, endpoint, method):
-    target = url(app, endpoint)
+@pytest.fixture
+def world(app):
+    return build_world()
+
+
+@pytest.mark.parametrize(("endpoint", "method"), _cases({LOGIN, STAFF, PARTNER, PANEL}))
+def test_protected_routes_send_visitors_to_login(app, testapp, world, endpoint, method):
+    target = url(app, endpoint, world)
     if method == "GET":
         response = testapp.get(target)
         assert response.status_int == 302
@@ -127,20 +175,45 @@ def test_protected_routes_send_visitors_to_login(app, testapp, endpoint, method)
 
 
 @pytest.mark.parametrize(("endpoint", "method"), _cases({PUBLIC}, {"GET"}))
-def test_public_pages_answer_visitors(app, testapp, endpoint, method):
-    response = testapp.get(url(app, endpoint))
+def test_public_pages_answer_visitors(app, testapp, world, endpoint, method):
+    response = testapp.get(url(app, endpoint, world))
     assert response.status_int == 200
-    assert not response.headers.get("Location", "").startswith("/login")
+
+
+@pytest.mark.parametrize(("endpoint", "method"), _cases({STAFF}))
+@pytest.mark.parametrize("who", ["member", "partner", "owner"])
+def test_staff_routes_do_not_exist_for_anyone_else(
+    app, testapp, world, login_as, endpoint, method, who
+):
+    login_as(world.user(who))
+    target = url(app, endpoint, world)
+    before = snapshot()
+    response = send(testapp, method, target, {"csrf_token": csrf_token(testapp)})
+    assert response.status_int == 404
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), _cases({PARTNER}))
+def test_partner_routes_refuse_other_users_with_a_reason(
+    app, testapp, world, login_as, endpoint, method
+):
+    login_as(world.member)
+    target = url(app, endpoint, world)
+    before = snapshot()
+    response = send(testapp, method, target, {"csrf_token": csrf_token(testapp)})
+    assert response.status_int == 403
+    assert "Тази страница е за одобрени партньори на програмата." in response.text
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize(("endpoint", "method"), _cases(methods=STATE_CHANGING))
 @pytest.mark.parametrize("how", ["no token", "bad form token", "bad header", "other session"])
 def test_state_changing_routes_refuse_requests_without_a_valid_csrf_token(
-    app, testapp, make_testapp, login_as, create_user, endpoint, method, how
+    app, testapp, make_testapp, world, login_as, endpoint, method, how
 ):
     if ROUTES[endpoint].policy != PUBLIC:
-        login_as(create_user(is_staff=ROUTES[endpoint].policy == STAFF))
-    target = url(app, endpoint)
+        login_as(world.user(ROUTES[endpoint].who))
+    target = url(app, endpoint, world)
     params, headers = {"name": "Changed", "language": "en", "email": "x@example.com"}, {}
     if how == "bad form token":
         params["csrf_token"] = "IjAwMDAi.forged.token"
@@ -157,10 +230,11 @@ def test_state_changing_routes_refuse_requests_without_a_valid_csrf_token(
 
 @pytest.mark.parametrize(("endpoint", "method"), _cases(methods={"GET"}))
 @pytest.mark.parametrize("who", ["visitor", "user"])
-def test_get_routes_change_no_state(app, testapp, login_as, create_user, endpoint, method, who):
+def test_get_routes_change_no_state(app, testapp, world, login_as, endpoint, method, who):
     if who == "user":
-        login_as(create_user())
-    target = url(app, endpoint)
+        login_as(world.user(ROUTES[endpoint].who))
+    target = url(app, endpoint, world)
     before = snapshot()
-    testapp.get(target, expect_errors=True)
+    response = testapp.get(target, expect_errors=True)
+    assert response.status_int < 500
     assert snapshot() == before

@@ -31,8 +31,12 @@ def _next_url(form_next=None):
 def signup():
     """Show the sign-up form."""
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
-    form = SignupForm(language=str(get_locale()))
+        return redirect(_next_url())
+    form = SignupForm(
+        language=str(get_locale()),
+        email=request.args.get("email", "")[:254],
+        next=request.args.get("next", ""),
+    )
     return htmx.render("auth/signup.html", "auth/_signup_form.html", form=form)
 
 
@@ -57,7 +61,7 @@ def signup_submit():
             db.session.commit()
             sessions.start_session(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            return redirect(url_for("main.index"), 303)
+            return redirect(_next_url(form.next.data), 303)
     return htmx.render("auth/signup.html", "auth/_signup_form.html", 422, form=form)
 
 

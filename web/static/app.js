@@ -38,3 +38,11 @@
     }
   }, true);
 })();
+
+// The dialog's close link works as a link without JavaScript; with it, it just closes.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("#dialog .close-dialog");
+  if (!link) return;
+  event.preventDefault();
+  link.closest("dialog").close();
+});

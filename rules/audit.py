@@ -1,0 +1,49 @@
+"""The audit log: every grant, revocation, invitation, transfer, link, unlink and decision."""
+
+from flask_babel import lazy_gettext as _l
+
+from models import AuditEntry, db
+
+
+def record(action, *, actor, panel=None, **details):
+    """Write one audit entry in the current transaction."""
+    entry = AuditEntry(
+        action=action,
+        actor_id=getattr(actor, "id", None),
+        panel_id=getattr(panel, "id", None),
+        details={key: _plain(value) for key, value in details.items()},
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _plain(value):
+    # Groups are stored as their names, so the log reads the same if the bits ever change.
+    if hasattr(value, "name") and hasattr(value, "value") and isinstance(value.value, int):
+        return sorted(g.name.lower() for g in type(value) if g in value)
+    return value
+
+
+#: what each action code means, for the log pages
+ACTIONS = {
+    "panel.create": _l("panel created"),
+    "panel.transfer": _l("ownership transferred"),
+    "panel.hand_over": _l("panel handed over to its client"),
+    "grant.create": _l("access given"),
+    "grant.accept": _l("access accepted"),
+    "grant.update": _l("rights changed"),
+    "grant.delete": _l("access removed"),
+    "invitation.access": _l("invited to the panel"),
+    "invitation.client_link": _l("invited to a partner's client list"),
+    "invitation.ownership": _l("invited to own a panel"),
+    "invitation.accept": _l("invitation accepted"),
+    "invitation.decline": _l("invitation declined"),
+    "invitation.revoke": _l("invitation revoked"),
+    "client.create": _l("client panel created"),
+    "client.link": _l("added to a partner's client list"),
+    "client.unlink": _l("removed from a partner's client list"),
+    "partner.apply": _l("applied to the Partner Program"),
+    "partner.approve": _l("partner approved"),
+    "partner.reject": _l("application rejected"),
+    "partner.suspend": _l("partner suspended"),
+}

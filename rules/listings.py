@@ -1,0 +1,121 @@
+"""The lists people page through: their panels (the switcher) and a partner's clients.
+
+Each is one query for the rows and one for the count, however many panels there are.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, case, cast, func, or_, select
+
+from models import ALL_GROUPS, ClientLink, Grant, Group, Panel, Product, ProductStatus, User, db
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self):
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+
+def _search(query, term, *columns):
+    term = (term or "").strip()[:100]
+    if not term:
+        return query
+    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return query.where(or_(*(func.lower(c).like(pattern.lower(), escape="\\") for c in columns)))
+
+
+def _page(query, order_by, page, per_page):
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = db.session.execute(
+        query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page)
+    )
+    return Page(rows.all(), total, page, per_page)
+
+
+def visible_panels(user, *, search="", page=1, per_page=20):
+    """The panels the user owns or holds a grant on, with the groups it holds in each."""
+    groups = case((Panel.owner_id == user.id, int(ALL_GROUPS)), else_=Grant.groups)
+    query = (
+        select(Panel, groups.label("groups"), User.email.label("owner_email"))
+        .join(User, User.id == Panel.owner_id)
+        .outerjoin(Grant, and_(Grant.panel_id == Panel.id, Grant.user_id == user.id))
+        .where(or_(Panel.owner_id == user.id, Grant.id.is_not(None)))
+    )
+    query = _search(query, search, Panel.name, cast(Panel.number, String), User.email)
+    result = _page(query, (Panel.name, Panel.number), page, per_page)
+    result.items = [(panel, Group(g), owner_email) for panel, g, owner_email in result.items]
+    return result
+
+
+def client_panels(partner, *, search="", page=1, per_page=25):
+    """The partner's client list: owner, product counts, the partner's groups, next expiry."""
+    products = (
+        select(
+            Product.panel_id,
+            func.count().label("products"),
+            func.sum(case((Product.status == ProductStatus.ACTIVE, 1), else_=0)).label("active"),
+            func.min(case((Product.status == ProductStatus.ACTIVE, Product.expires_on))).label(
+                "next_expiry"
+            ),
+        )
+        .group_by(Product.panel_id)
+        .subquery()
+    )
+    groups = case((Panel.owner_id == partner.user_id, int(ALL_GROUPS)), else_=Grant.groups)
+    query = (
+        select(
+            Panel,
+            User,
+            ClientLink,
+            groups.label("groups"),
+            func.coalesce(products.c.products, 0),
+            func.coalesce(products.c.active, 0),
+            products.c.next_expiry,
+        )
+        .join(ClientLink, ClientLink.panel_id == Panel.id)
+        .join(User, User.id == Panel.owner_id)
+        .outerjoin(Grant, and_(Grant.panel_id == Panel.id, Grant.user_id == partner.user_id))
+        .outerjoin(products, products.c.panel_id == Panel.id)
+        .where(ClientLink.partner_id == partner.id)
+    )
+    query = _search(
+        query,
+        search,
+        Panel.name,
+        cast(Panel.number, String),
+        User.email,
+        User.name,
+        ClientLink.note,
+    )
+    result = _page(query, (Panel.name, Panel.number), page, per_page)
+    result.items = [
+        ClientRow(panel, owner, link, Group(g or 0), n, active, expiry)
+        for panel, owner, link, g, n, active, expiry in result.items
+    ]
+    return result
+
+
+@dataclass
+class ClientRow:
+    panel: Panel
+    owner: User
+    link: ClientLink
+    groups: Group
+    products: int
+    active: int
+    next_expiry: object

@@ -1,0 +1,134 @@
+"""Panels, their products and who may touch them (DESIGN.md 3.1-3.2)."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from models import Grant, Group, Invitation, InvitationKind, Panel, User, db
+from rules import audit, invitations
+from rules.errors import DomainError
+from rules.numbers import next_number
+from rules.users import find_user_by_email, normalize_email
+
+
+class AlreadyMember(DomainError):
+    def default_message(self):
+        return _l("This person already has access to the panel.")
+
+
+class CannotInviteYourself(DomainError):
+    def default_message(self):
+        return _l("You own this panel already.")
+
+
+class NotAMember(DomainError):
+    status = 404
+
+    def default_message(self):
+        return _l("This person has no access to the panel.")
+
+
+def create_panel(*, name, owner, actor):
+    """Create an empty panel owned by ``owner``."""
+    panel = Panel(number=next_number("panel"), name=name.strip(), owner_id=owner.id)
+    db.session.add(panel)
+    db.session.flush()
+    audit.record("panel.create", actor=actor, panel=panel, name=panel.name, owner=owner.email)
+    return panel
+
+
+def grant_of(panel, user):
+    return db.session.scalar(
+        select(Grant).where(Grant.panel_id == panel.id, Grant.user_id == user.id)
+    )
+
+
+def give_access(panel, user, groups, *, actor, action="grant.create"):
+    """Give ``user`` a grant with ``groups`` on the panel (or widen an existing one)."""
+    grant = grant_of(panel, user)
+    if grant is None:
+        grant = Grant(panel_id=panel.id, user_id=user.id, groups=Group(groups))
+        db.session.add(grant)
+    else:
+        grant.groups = grant.groups | Group(groups)
+    db.session.flush()
+    audit.record(action, actor=actor, panel=panel, user=user.email, groups=grant.groups)
+    return grant
+
+
+def add_person(panel, email, groups, *, actor):
+    """Let a person in: a registered user at once, an unknown email by invitation.
+
+    Returns ``(grant, None)`` or ``(None, (invitation, token))``.
+    """
+    email = normalize_email(email)
+    owner = db.session.get(User, panel.owner_id)
+    if email == owner.email:
+        raise CannotInviteYourself()
+    user = find_user_by_email(email)
+    if user is not None:
+        if grant_of(panel, user) is not None:
+            raise AlreadyMember()
+        return give_access(panel, user, groups, actor=actor), None
+    return None, invitations.invite(
+        InvitationKind.ACCESS, panel=panel, email=email, groups=groups, actor=actor
+    )
+
+
+def set_groups(grant, groups, *, actor):
+    """Replace a grant's groups; the change applies from the grantee's next request."""
+    before = grant.groups
+    grant.groups = Group(groups)
+    audit.record(
+        "grant.update",
+        actor=actor,
+        panel=grant.panel,
+        user=grant.user.email,
+        before=before,
+        after=grant.groups,
+    )
+
+
+def remove_person(grant, *, actor):
+    """Take a person's access away; a partner removed this way also leaves the client list."""
+    from rules import partners  # a partner's grant and its client link go together
+
+    partners.drop_link_of_grantee(grant.panel, grant.user, actor=actor)
+    audit.record("grant.delete", actor=actor, panel=grant.panel, user=grant.user.email)
+    db.session.delete(grant)
+
+
+def transfer_ownership(panel, new_owner, *, actor):
+    """Make ``new_owner`` (already a member) the owner; the old owner keeps what the new one
+    did not hold as a grant: it gets all groups, and the new owner may then trim them."""
+    grant = grant_of(panel, new_owner)
+    if grant is None:
+        raise NotAMember()
+    old_owner = db.session.get(User, panel.owner_id)
+    db.session.delete(grant)
+    db.session.flush()
+    panel.owner_id = new_owner.id
+    db.session.add(Grant(panel_id=panel.id, user_id=old_owner.id, groups=Group(15)))
+    db.session.flush()
+    audit.record(
+        "panel.transfer",
+        actor=actor,
+        panel=panel,
+        old_owner=old_owner.email,
+        new_owner=new_owner.email,
+    )
+
+
+def members(panel):
+    """Return the grants of the panel with their users, newest last."""
+    return db.session.scalars(
+        select(Grant).where(Grant.panel_id == panel.id).order_by(Grant.id)
+    ).all()
+
+
+def open_invitations(panel):
+    return db.session.scalars(
+        select(Invitation)
+        .where(Invitation.panel_id == panel.id, Invitation.accepted_at.is_(None))
+        .where(Invitation.revoked_at.is_(None), Invitation.declined_at.is_(None))
+        .order_by(Invitation.id)
+    ).all()

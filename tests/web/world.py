@@ -1,0 +1,85 @@
+"""A small world with one of everything the route tables need: users, panels, grants,
+invitations, a partner with a client, an application waiting for staff."""
+
+from dataclasses import dataclass
+
+from config import TestConfig
+from models import ALL_GROUPS, Group, InvitationKind, db
+from rules import invitations, partners, users
+from tests import factories
+
+
+@dataclass
+class World:
+    owner: object
+    panel: object
+    member: object
+    member_grant: object
+    invitation: object
+    partner: object
+    partner_invitation: object
+    invitee: object
+    invitee_token: str
+    applicant: object
+    staff: object
+    reset_token: str
+
+    def user(self, who):
+        return {
+            "owner": self.owner,
+            "member": self.member,
+            "partner": self.partner.user,
+            "staff": self.staff,
+            "invitee": self.invitee,
+            "user": self.member,
+        }[who]
+
+
+def build_world():
+    owner = factories.create_user(name="Owner")
+    panel = factories.create_panel(owner, products=[("domain", "example.com")])
+    member = factories.create_user(name="Member")
+    member_grant = factories.grant(panel, member, ALL_GROUPS)
+    invitation, _token = invitations.invite(
+        InvitationKind.ACCESS,
+        panel=panel,
+        email="stranger@example.com",
+        groups=Group.WEB,
+        actor=owner,
+    )
+    partner = factories.create_partner()
+    factories.link_client(partner, panel, Group.DOMAINS | Group.BILLING)
+    other = factories.create_panel()
+    partner_invitation, _ = invitations.invite(
+        InvitationKind.CLIENT_LINK,
+        panel=other,
+        email=other.owner.email,
+        groups=Group.WEB,
+        actor=partner.user,
+        partner=partner,
+    )
+    invitee = factories.create_user("invitee@example.com")
+    _inv, invitee_token = invitations.invite(
+        InvitationKind.ACCESS, panel=panel, email=invitee.email, groups=Group.EMAIL, actor=owner
+    )
+    applicant = partners.apply(
+        factories.create_user(),
+        company="Applicant",
+        vat_number="BG999999999",
+        expected_hostings=3,
+    )
+    db.session.commit()
+    return World(
+        owner=owner,
+        panel=panel,
+        member=member,
+        member_grant=member_grant,
+        invitation=invitation,
+        partner=partner,
+        partner_invitation=partner_invitation,
+        invitee=invitee,
+        invitee_token=invitee_token,
+        applicant=applicant,
+        staff=factories.create_user(is_staff=True),
+        reset_token=users.make_reset_token(member, TestConfig.SECRET_KEY),
+    )

@@ -1,0 +1,46 @@
+"""Invitations seen by the person invited: accept (choosing the partner's groups) or decline."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from models import InvitationKind, db
+from rules import invitations
+from web.panel_forms import AcceptForm
+
+bp = Blueprint("invitations", __name__, url_prefix="/invitations")
+
+
+@bp.get("/<token>")
+def show(token):
+    """Show what accepting means; visitors are asked to log in or sign up first."""
+    invitation = invitations.find(token)
+    if not current_user.is_authenticated:
+        return render_template("invitations/login_first.html", invitation=invitation, token=token)
+    invitations.check_usable(invitation, current_user)
+    form = AcceptForm(formdata=None).set_groups(invitation.groups)
+    return render_template("invitations/show.html", invitation=invitation, token=token, form=form)
+
+
+@bp.post("/<token>/accept")
+@login_required
+def accept(token):
+    """Accept the invitation; for a partner's, with the groups the partner gets."""
+    invitation = invitations.find(token)
+    form = AcceptForm()
+    chosen = None if invitation.kind == InvitationKind.ACCESS else form.groups()
+    invitations.accept(invitation, current_user, partner_groups=chosen)
+    db.session.commit()
+    flash(_("Accepted. The panel is in your list."), "success")
+    return redirect(url_for("panels.show", number=invitation.panel.number), 303)
+
+
+@bp.post("/<token>/decline")
+@login_required
+def decline(token):
+    """Decline the invitation; it cannot be used afterwards."""
+    invitation = invitations.find(token)
+    invitations.decline(invitation, current_user)
+    db.session.commit()
+    flash(_("You declined the invitation."), "info")
+    return redirect(url_for("main.index"), 303)

@@ -1,0 +1,166 @@
+"""The partner area: joining, and the client list with its panels and invitations."""
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from models import Invitation, PartnerStatus, db
+from rules import access, invitations, listings, partners
+from rules.errors import NotFound, PermissionDenied
+from web import errors, htmx, mail, notify
+from web.panel_forms import ApplyForm, ClientPanelForm, InviteClientForm, NoteForm, SearchForm
+
+bp = Blueprint("partner", __name__, url_prefix="/partner")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Every page here belongs to a logged-in user."""
+
+
+def approved_partner():
+    """Return the user's partner record if approved; other users get a 403 saying why."""
+    partner = partners.partner_of(current_user)
+    if partner is None or partner.status != PartnerStatus.APPROVED:
+        raise PermissionDenied(_l("This page is for approved partners of the program."))
+    return partner
+
+
+@bp.get("/")
+def index():
+    """Show the user's standing in the program, or the way to join."""
+    partner = partners.partner_of(current_user)
+    return render_template("partner/index.html", partner=partner)
+
+
+@bp.get("/apply")
+def apply():
+    """Show the application form."""
+    return render_template("partner/apply.html", form=ApplyForm())
+
+
+@bp.post("/apply")
+def apply_submit():
+    """Apply to join the program; staff decides."""
+    form = ApplyForm()
+    if form.validate():
+        partners.apply(
+            current_user,
+            company=form.company.data,
+            vat_number=form.vat_number.data,
+            expected_hostings=form.expected_hostings.data,
+        )
+        db.session.commit()
+        flash(_("Thank you. We will email you our decision."), "success")
+        return redirect(url_for("partner.index"), 303)
+    return render_template("partner/apply.html", form=form), 422
+
+
+def _page():
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and len(value) < 7 else 1
+
+
+@bp.get("/clients")
+def clients():
+    """List the client panels: owner, products, the partner's groups, next expiry, note."""
+    partner = approved_partner()
+    search = SearchForm(request.args)
+    term = search.q.data if search.validate() else ""
+    result = listings.client_panels(partner, search=term, page=_page())
+    return htmx.render(
+        "partner/clients.html",
+        "partner/_clients_table.html",
+        partner=partner,
+        result=result,
+        search=search,
+        invitations=partners.open_invitations_of(partner),
+    )
+
+
+@bp.get("/clients/new")
+def new_client():
+    """Show the form for a new client panel."""
+    approved_partner()
+    return render_template("partner/new_client.html", form=ClientPanelForm())
+
+
+@bp.post("/clients")
+def create_client():
+    """Create a client panel owned by the partner or, once accepted, by the client."""
+    partner = approved_partner()
+    form = ClientPanelForm()
+    if not form.validate():
+        return render_template("partner/new_client.html", form=form), 422
+    panel, invited = partners.create_client_panel(
+        partner,
+        name=form.name.data,
+        client_email=form.client_email.data or None,
+        client_owns=form.owner.data == "client",
+        groups=form.groups(),
+        actor=current_user,
+    )
+    db.session.commit()
+    flash(_("The client panel “%(name)s” is created.", name=panel.name), "success")
+    response = redirect(url_for("panels.show", number=panel.number), 303)
+    return mail.send_after(response, notify.invitation(*invited)) if invited else response
+
+
+@bp.get("/clients/invite")
+def invite_client():
+    """Show the form that invites the owner of an existing panel."""
+    approved_partner()
+    return render_template("partner/invite_client.html", form=InviteClientForm())
+
+
+@bp.post("/clients/invite")
+def invite_client_submit():
+    """Invite an existing panel's owner; the answer never tells whether the panel exists."""
+    partner = approved_partner()
+    form = InviteClientForm()
+    if not form.validate():
+        return render_template("partner/invite_client.html", form=form), 422
+    invited = partners.invite_client_panel(
+        partner,
+        panel_number=form.panel_number.data,
+        email=form.email.data,
+        groups=form.groups(),
+        actor=current_user,
+    )
+    db.session.commit()
+    flash(_("If that panel belongs to that email, its owner now has your invitation."), "info")
+    response = make_response(redirect(url_for("partner.clients"), 303))
+    return mail.send_after(response, notify.invitation(*invited)) if invited else response
+
+
+@bp.post("/clients/<int:number>/note")
+def save_note(number):
+    """Save the partner's private note about a client panel."""
+    partner = approved_partner()
+    link = partners.link_of(access.panel_for(current_user, number).panel)
+    if link is None or link.partner_id != partner.id:
+        raise NotFound()
+    form = NoteForm()
+    if not form.validate():
+        return errors.render_error(422, form.note.errors[0])
+    partners.set_note(link, form.note.data, actor=current_user)
+    db.session.commit()
+    if htmx.is_partial():
+        return render_template("partner/_note.html", link=link, form=form, saved=True)
+    flash(_("The note is saved."), "success")
+    return redirect(url_for("partner.clients"), 303)
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+def revoke_invitation(invitation_id):
+    """Withdraw one of the partner's own invitations."""
+    partner = approved_partner()
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.partner_id != partner.id:
+        raise NotFound()
+    invitations.revoke(invitation, actor=current_user)
+    db.session.commit()
+    flash(_("The invitation is revoked."), "success")
+    return redirect(url_for("partner.clients"), 303)

@@ -1,0 +1,122 @@
+"""The staff area: partner applications and decisions, and the whole audit log."""
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from models import AuditEntry, Partner, PartnerStatus, db
+from rules import partners
+from rules.errors import NotFound
+from web import mail, notify
+from web.panel_forms import ApproveForm, RejectForm
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.before_request
+@login_required
+def _require_staff():
+    """Staff pages do not exist for anyone else."""
+    if not current_user.is_staff:
+        abort(404)
+
+
+@bp.get("/")
+def index():
+    """Show what waits for staff."""
+    counts = dict(
+        db.session.execute(select(Partner.status, func.count()).group_by(Partner.status)).all()
+    )
+    return render_template("staff/index.html", counts=counts)
+
+
+@bp.get("/partners")
+def partner_list():
+    """List partners and applicants, by status."""
+    status = request.args.get("status", PartnerStatus.APPLIED.value)
+    if status not in {s.value for s in PartnerStatus}:
+        abort(400)
+    rows = db.session.scalars(
+        select(Partner).where(Partner.status == status).order_by(Partner.applied_at).limit(500)
+    ).all()
+    return render_template(
+        "staff/partners.html", partners=rows, status=status, statuses=PartnerStatus
+    )
+
+
+def _partner(partner_id):
+    partner = db.session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound()
+    return partner
+
+
+def _show(partner, status=200, approve_form=None, reject_form=None):
+    return render_template(
+        "staff/partner.html",
+        partner=partner,
+        approve_form=approve_form or ApproveForm(formdata=None),
+        reject_form=reject_form or RejectForm(formdata=None),
+    ), status
+
+
+@bp.get("/partners/<int:partner_id>")
+def partner_show(partner_id):
+    """Show one application or partner with the decisions staff can take."""
+    return _show(_partner(partner_id))
+
+
+def _decided(partner, message):
+    db.session.commit()
+    flash(message, "success")
+    response = make_response(redirect(url_for("staff.partner_show", partner_id=partner.id), 303))
+    return mail.send_after(response, notify.partner_decision(partner))
+
+
+@bp.post("/partners/<int:partner_id>/approve")
+def approve(partner_id):
+    """Admit the applicant with a partner number and a minimum deposit."""
+    partner = _partner(partner_id)
+    form = ApproveForm()
+    if not form.validate():
+        return _show(partner, 422, approve_form=form)
+    partners.approve(
+        partner, minimum_deposit_cents=form.minimum_deposit.data * 100, actor=current_user
+    )
+    return _decided(partner, _("Approved as partner %(number)s.", number=partner.number))
+
+
+@bp.post("/partners/<int:partner_id>/reject")
+def reject(partner_id):
+    """Refuse the application with a reason the applicant is told."""
+    partner = _partner(partner_id)
+    form = RejectForm()
+    if not form.validate():
+        return _show(partner, 422, reject_form=form)
+    partners.reject(partner, reason=form.reason.data, actor=current_user)
+    return _decided(partner, _("The application is rejected."))
+
+
+@bp.post("/partners/<int:partner_id>/suspend")
+def suspend(partner_id):
+    """Suspend an approved partner: its partner pages and link stop working."""
+    partner = _partner(partner_id)
+    partners.suspend(partner, actor=current_user)
+    return _decided(partner, _("The partner is suspended."))
+
+
+@bp.get("/audit")
+def audit_log():
+    """Show the newest audit entries of the whole program."""
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)).all()
+    return render_template("staff/audit.html", entries=entries)

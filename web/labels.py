@@ -1,0 +1,25 @@
+"""Translated names of the model's states, for the templates."""
+
+from flask_babel import lazy_gettext as _l
+
+from models import InvitationKind, PartnerStatus, ProductStatus
+
+PRODUCT_STATUS = {
+    ProductStatus.PENDING: _l("pending"),
+    ProductStatus.ACTIVE: _l("active"),
+    ProductStatus.EXPIRED: _l("expired"),
+    ProductStatus.CANCELLED: _l("cancelled"),
+}
+
+PARTNER_STATUS = {
+    PartnerStatus.APPLIED: _l("applied, waiting for a decision"),
+    PartnerStatus.APPROVED: _l("approved"),
+    PartnerStatus.REJECTED: _l("rejected"),
+    PartnerStatus.SUSPENDED: _l("suspended"),
+}
+
+INVITATION_KIND = {
+    InvitationKind.ACCESS: _l("access to the panel"),
+    InvitationKind.CLIENT_LINK: _l("join a partner's client list"),
+    InvitationKind.OWNERSHIP: _l("become the owner of a panel"),
+}

@@ -1,0 +1,36 @@
+"""The emails the panel, access and partner areas send, rendered in the recipient's language."""
+
+from flask import url_for
+
+from models import DEFAULT_LANGUAGE, User, db
+from rules.users import find_user_by_email
+from web import mail
+
+
+def _language(email):
+    user = find_user_by_email(email)
+    return user.language if user else DEFAULT_LANGUAGE
+
+
+def invitation(invitation, token):
+    """The mail that carries an invitation's link (the only place the token exists)."""
+    url = url_for("invitations.show", token=token, _external=True)
+    inviter = db.session.get(User, invitation.inviter_id)
+    return mail.render_message(
+        invitation.email,
+        _language(invitation.email),
+        f"invitation_{invitation.kind.value}",
+        invitation=invitation,
+        inviter=inviter,
+        url=url,
+    )
+
+
+def partner_decision(partner):
+    return mail.render_message(
+        partner.user.email,
+        partner.user.language,
+        f"partner_{partner.status.value}",
+        partner=partner,
+        url=url_for("partner.index", _external=True),
+    )

@@ -1,0 +1,164 @@
+"""Forms of the panel, access, partner and staff areas."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+from models import Group
+from rules.access import GROUP_LABELS
+
+GROUP_FIELDS = {
+    "domains": Group.DOMAINS,
+    "web": Group.WEB,
+    "email": Group.EMAIL,
+    "billing": Group.BILLING,
+}
+
+
+class GroupsMixin:
+    """Four checkboxes, one per permission group."""
+
+    domains = BooleanField(GROUP_LABELS[Group.DOMAINS])
+    web = BooleanField(GROUP_LABELS[Group.WEB])
+    email = BooleanField(GROUP_LABELS[Group.EMAIL])
+    billing = BooleanField(GROUP_LABELS[Group.BILLING])
+
+    def groups(self):
+        chosen = Group(0)
+        for name, group in GROUP_FIELDS.items():
+            if self[name].data:
+                chosen |= group
+        return chosen
+
+    def set_groups(self, groups):
+        for name, group in GROUP_FIELDS.items():
+            self[name].data = group in groups
+        return self
+
+
+def _email(label):
+    return EmailField(
+        label,
+        validators=[
+            DataRequired(_l("Enter an email address.")),
+            Length(max=254),
+            Email(_l("Enter a valid email address.")),
+        ],
+    )
+
+
+def _name(label):
+    return StringField(label, validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
+
+
+class PanelForm(FlaskForm):
+    name = _name(_l("Panel name"))
+
+
+class AddPersonForm(GroupsMixin, FlaskForm):
+    email = _email(_l("Email of the person"))
+
+
+class GrantGroupsForm(GroupsMixin, FlaskForm):
+    pass
+
+
+class TransferForm(FlaskForm):
+    new_owner = SelectField(_l("New owner"), coerce=int, validate_choice=True)
+    confirm = BooleanField(
+        _l("I understand that the new owner decides who may touch this panel, me included."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )
+
+
+class AcceptForm(GroupsMixin, FlaskForm):
+    """The invitee's answer; for partner invitations the boxes are the partner's groups."""
+
+
+class ApplyForm(FlaskForm):
+    company = StringField(
+        _l("Company"), validators=[DataRequired(_l("Enter the company name.")), Length(max=200)]
+    )
+    vat_number = StringField(
+        _l("VAT number"),
+        validators=[DataRequired(_l("Enter the VAT number.")), Length(min=4, max=32)],
+    )
+    expected_hostings = IntegerField(
+        _l("Expected number of hostings"),
+        validators=[
+            DataRequired(_l("Enter a whole number from 1 to 100000.")),
+            NumberRange(1, 100_000, _l("Enter a whole number from 1 to 100000.")),
+        ],
+    )
+
+
+OWNER_CHOICES = [
+    SelectChoice("partner", _l("I own it")),
+    SelectChoice("client", _l("The client owns it (invite by email)")),
+]
+
+
+class ClientPanelForm(GroupsMixin, FlaskForm):
+    name = _name(_l("Panel name"))
+    owner = RadioField(_l("Owner"), choices=OWNER_CHOICES, default="partner")
+    client_email = EmailField(
+        _l("Client's email"),
+        validators=[Optional(), Length(max=254), Email(_l("Enter a valid email address."))],
+    )
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and self.owner.data == "client" and not self.client_email.data:
+            self.client_email.errors.append(_l("Enter the email of the client who will own it."))
+            return False
+        return ok
+
+
+class InviteClientForm(GroupsMixin, FlaskForm):
+    panel_number = IntegerField(
+        _l("Panel number"),
+        validators=[
+            DataRequired(_l("Enter the panel number.")),
+            NumberRange(1, 10**12, _l("Enter the panel number.")),
+        ],
+    )
+    email = _email(_l("Email of the panel's owner"))
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(_l("Private note"), validators=[Length(max=2000)])
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Length(max=100)])
+    page = HiddenField()
+
+
+class ApproveForm(FlaskForm):
+    minimum_deposit = IntegerField(
+        _l("Minimum deposit (EUR)"),
+        validators=[
+            DataRequired(_l("Enter a whole number of euro from 1 to 1000000.")),
+            NumberRange(1, 1_000_000, _l("Enter a whole number of euro from 1 to 1000000.")),
+        ],
+    )
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=2000)]
+    )
