@@ -32,6 +32,8 @@ def configure_engine(engine, *, busy_timeout_ms):
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's lower() knows only ASCII; searches in Cyrillic need the real thing.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
@@ -53,6 +55,10 @@ def deferred_begin(view):
 
 def begins_deferred(view):
     return getattr(view, "deferred_begin", False)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def mark_read_only(read_only):

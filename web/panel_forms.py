@@ -18,21 +18,22 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from models import Group
 from rules.access import GROUP_LABELS
 
+#: the checkbox of each group (prefixed, so that "email" stays free for an address field)
 GROUP_FIELDS = {
-    "domains": Group.DOMAINS,
-    "web": Group.WEB,
-    "email": Group.EMAIL,
-    "billing": Group.BILLING,
+    "can_domains": Group.DOMAINS,
+    "can_web": Group.WEB,
+    "can_email": Group.EMAIL,
+    "can_billing": Group.BILLING,
 }
 
 
 class GroupsMixin:
     """Four checkboxes, one per permission group."""
 
-    domains = BooleanField(GROUP_LABELS[Group.DOMAINS])
-    web = BooleanField(GROUP_LABELS[Group.WEB])
-    email = BooleanField(GROUP_LABELS[Group.EMAIL])
-    billing = BooleanField(GROUP_LABELS[Group.BILLING])
+    can_domains = BooleanField(GROUP_LABELS[Group.DOMAINS])
+    can_web = BooleanField(GROUP_LABELS[Group.WEB])
+    can_email = BooleanField(GROUP_LABELS[Group.EMAIL])
+    can_billing = BooleanField(GROUP_LABELS[Group.BILLING])
 
     def groups(self):
         chosen = Group(0)

@@ -1,0 +1,340 @@
+import re
+
+import pytest
+from sqlalchemy import event, func, insert, select
+
+from models import ALL_GROUPS, ClientLink, Grant, Group, Invitation, Panel, Partner, User, db
+from rules.numbers import next_number
+from tests import factories
+from tests.factories import PASSWORD
+from tests.web.test_routes import csrf_token
+
+
+def test_panel_page_shows_products_by_domain_and_only_the_sections_held(
+    testapp, login_as, create_user
+):
+    panel = factories.create_panel(
+        products=[
+            ("domain", "example.com"),
+            ("hosting", "blog.example.com"),
+            ("email", "example.com"),
+            ("hosting", "other.org"),
+        ]
+    )
+    user = create_user()
+    factories.grant(panel, user, Group.WEB | Group.EMAIL)
+    login_as(user)
+    page = testapp.get(f"/panels/{panel.number}")
+    groups = [h.text for h in page.html.select(".domain-group header strong")]
+    assert groups == ["example.com", "other.org"]  # blog.example.com sits with example.com
+    sections = [s["id"] for s in page.html.select("section.panel-section")]
+    assert sections == ["section-web", "section-email"]
+
+
+def test_revocation_applies_on_the_grantees_next_request(
+    testapp, make_testapp, login_as, create_user
+):
+    panel = factories.create_panel(products=[("domain", "example.com")])
+    user = create_user()
+    grant = factories.grant(panel, user, Group.DOMAINS)
+    login_as(user)
+    assert testapp.get(f"/panels/{panel.number}").html.select("#section-domains")
+
+    owner = login_as(panel.owner, make_testapp())
+    form = owner.get(f"/panels/{panel.number}/access/").forms[f"member-{grant.id}-form"]
+    form["can_domains"] = False
+    form.submit()
+    assert not testapp.get(f"/panels/{panel.number}").html.select("#section-domains")
+
+    owner.get(f"/panels/{panel.number}/access/").forms[f"remove-{grant.id}-form"].submit()
+    assert testapp.get(f"/panels/{panel.number}", expect_errors=True).status_int == 404
+
+
+def test_owner_adds_a_person_and_a_stranger_gets_an_invitation_that_lands_after_sign_up(
+    testapp, make_testapp, login_as, create_user, outbox
+):
+    panel = factories.create_panel(name="Пекарна")
+    login_as(panel.owner)
+    form = testapp.get(f"/panels/{panel.number}/access/").forms["add-person-form"]
+    form["email"] = "newcomer@example.com"
+    form["can_web"] = True
+    form.submit()
+    [mail] = outbox.to("newcomer@example.com")
+    link = re.search(r"http://\S+/invitations/\S+", mail.get_content()).group(0)
+    path = link.split("localhost", 1)[-1]
+
+    visitor = make_testapp()
+    page = visitor.get(path)
+    signup_link = page.html.select_one("main article a[href^=\"/signup\"]")["href"]
+    form = visitor.get(signup_link).forms["signup-form"]
+    assert form["email"].value == "newcomer@example.com"
+    form["name"] = "Нов"
+    form["password"] = form["confirm"] = "a long new password"
+    response = form.submit()
+    assert response.headers["Location"] == path  # back to the invitation
+    accept = response.follow().forms["accept-form"]
+    response = accept.submit()
+    assert response.headers["Location"] == f"/panels/{panel.number}"
+    assert response.follow().html.select("#section-web")
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the token is single-use
+        visitor.get(path).forms["accept-form"]
+
+
+def test_adding_yourself_or_a_member_again_is_refused(testapp, login_as, create_user):
+    panel = factories.create_panel()
+    member = create_user()
+    factories.grant(panel, member, Group.WEB)
+    login_as(panel.owner)
+    for email, message in [
+        (panel.owner.email, "Вече сте собственик на този панел."),
+        (member.email, "Това лице вече има достъп до панела."),
+    ]:
+        form = testapp.get(f"/panels/{panel.number}/access/").forms["add-person-form"]
+        form["email"] = email
+        response = form.submit(expect_errors=True)
+        assert response.status_int == 422
+        assert message in response.text
+    assert db.session.scalar(select(func.count()).select_from(Grant)) == 1
+
+
+def test_mass_assigned_fields_change_nothing(testapp, login_as, create_user):
+    panel = factories.create_panel()
+    member = create_user()
+    grant = factories.grant(panel, member, Group.WEB)
+    login_as(panel.owner)
+    token = csrf_token(testapp)
+    testapp.post(
+        f"/panels/{panel.number}/access/{grant.id}",
+        {
+            "csrf_token": token,
+            "can_email": "y",
+            "owner_id": str(member.id),
+            "is_staff": "1",
+            "partner_number": "1001",
+            "panel_id": "999",
+            "user_id": str(panel.owner.id),
+        },
+    )
+    db.session.refresh(grant)
+    db.session.refresh(panel)
+    assert (grant.user_id, grant.panel_id, grant.groups) == (member.id, panel.id, Group.EMAIL)
+    assert panel.owner_id != member.id
+    assert not db.session.get(User, member.id).is_staff
+
+
+def test_transfer_needs_confirmation(testapp, login_as, create_user):
+    panel = factories.create_panel()
+    heir = create_user()
+    factories.grant(panel, heir, Group.WEB)
+    login_as(panel.owner)
+    form = testapp.get(f"/panels/{panel.number}/access/transfer").forms["transfer-form"]
+    form["new_owner"] = str(heir.id)
+    response = form.submit(expect_errors=True)
+    assert response.status_int == 422
+    form = response.forms["transfer-form"]
+    form["confirm"] = True
+    assert form.submit().status_int == 303
+    db.session.refresh(panel)
+    assert panel.owner_id == heir.id
+
+
+def test_transfer_to_a_non_member_is_refused(testapp, login_as, create_user):
+    panel = factories.create_panel()
+    factories.grant(panel, create_user(), Group.WEB)
+    outsider = create_user()
+    login_as(panel.owner)
+    fields = dict(
+        testapp.get(f"/panels/{panel.number}/access/transfer")
+        .forms["transfer-form"]
+        .submit_fields()
+    )
+    fields.update(new_owner=str(outsider.id), confirm="y")
+    assert (
+        testapp.post(
+            f"/panels/{panel.number}/access/transfer", fields, expect_errors=True
+        ).status_int
+        == 422
+    )
+    db.session.refresh(panel)
+    assert panel.owner_id != outsider.id
+
+
+def test_partner_invites_an_existing_panel_and_the_owner_chooses_the_groups(
+    testapp, make_testapp, login_as, outbox
+):
+    partner = factories.create_partner()
+    panel = factories.create_panel(products=[("domain", "bakery.bg")])
+    login_as(partner.user)
+    form = testapp.get("/partner/clients/invite").forms["invite-client-form"]
+    form["panel_number"] = str(panel.number)
+    form["email"] = panel.owner.email
+    for name in ("can_domains", "can_web", "can_email", "can_billing"):
+        form[name] = True
+    form.submit()
+    [mail] = outbox.to(panel.owner.email)
+    path = re.search(r"/invitations/\S+", mail.get_content()).group(0)
+
+    owner = login_as(panel.owner, make_testapp())
+    accept = owner.get(path).forms["accept-form"]
+    accept["can_domains"] = accept["can_email"] = accept["can_billing"] = False  # only web
+    accept.submit()
+    clients = testapp.get("/partner/clients")
+    assert panel.name in clients.text
+    assert "Уеб услуги" in clients.html.select_one("#client-table tbody tr").text
+    assert testapp.get(f"/panels/{panel.number}/access/", expect_errors=True).status_int == 403
+
+
+def test_client_list_search_and_pages(testapp, login_as):
+    partner = factories.create_partner()
+    for i in range(30):
+        panel = factories.create_panel(name=f"Клиент {i:02d}")
+        factories.link_client(partner, panel, Group.WEB)
+    login_as(partner.user)
+    first = testapp.get("/partner/clients")
+    assert len(first.html.select("#client-table tbody tr")) == 25
+    second = testapp.get("/partner/clients?page=2")
+    assert len(second.html.select("#client-table tbody tr")) == 5
+    found = testapp.get("/partner/clients", {"q": "клиент 07"})
+    rows = found.html.select("#client-table tbody tr")
+    assert len(rows) == 1 and "Клиент 07" in rows[0].text
+    for bad in ("0", "-1", "x", "99999999999"):
+        assert testapp.get(f"/partner/clients?page={bad}").status_int == 200
+
+
+def test_partner_note_is_private_and_saved_inline(testapp, login_as):
+    partner = factories.create_partner()
+    panel = factories.create_panel()
+    factories.link_client(partner, panel, Group.WEB)
+    login_as(partner.user)
+    token = csrf_token(testapp)
+    response = testapp.post(
+        f"/partner/clients/{panel.number}/note",
+        {"csrf_token": token, "note": "плаща късно"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Запазено" in response.text and "<html" not in response.text
+    assert db.session.scalar(select(ClientLink.note)) == "плаща късно"
+
+
+def test_staff_approves_an_application_and_the_partner_is_told(
+    testapp, make_testapp, login_as, outbox
+):
+    applicant = factories.create_user("apply@example.com")
+    login_as(applicant)
+    form = testapp.get("/partner/apply").forms["apply-form"]
+    form["company"], form["vat_number"], form["expected_hostings"] = "Студио", "BG123456789", "12"
+    form.submit()
+    partner = db.session.scalar(select(Partner))
+    staff = login_as(factories.create_user(is_staff=True), make_testapp())
+    form = staff.get(f"/staff/partners/{partner.id}").forms["approve-form"]
+    form["minimum_deposit"] = "500"
+    form.submit()
+    db.session.refresh(partner)
+    assert (partner.number, partner.minimum_deposit_cents) == (1001, 50_000)
+    [mail] = outbox.to("apply@example.com")
+    assert "1001" in mail.get_content()
+    assert "Клиенти" in testapp.get("/").text  # the partner's menu
+
+
+@pytest.mark.parametrize(
+    ("value", "status"), [("-5", 422), ("abc", 422), ("0", 422), ("1e3", 422), ("10000000", 422)]
+)
+def test_approval_refuses_bad_deposits(testapp, login_as, value, status):
+    applicant = factories.create_user()
+    from rules import partners
+
+    partner = partners.apply(applicant, company="X", vat_number="BG1234", expected_hostings=1)
+    db.session.commit()
+    login_as(factories.create_user(is_staff=True))
+    form = testapp.get(f"/staff/partners/{partner.id}").forms["approve-form"]
+    form["minimum_deposit"] = value
+    assert form.submit(expect_errors=True).status_int == status
+    db.session.refresh(partner)
+    assert partner.number is None
+
+
+def test_owner_sees_the_panel_log_and_staff_sees_all(testapp, make_testapp, login_as):
+    panel = factories.create_panel(name="Logged")
+    member = factories.create_user()
+    factories.grant(panel, member, ALL_GROUPS)
+    login_as(panel.owner)
+    log = testapp.get(f"/panels/{panel.number}/audit")
+    assert "даден достъп" in log.text or "access given" in log.text
+    assert (
+        login_as(member, make_testapp())
+        .get(f"/panels/{panel.number}/audit", expect_errors=True)
+        .status_int
+        == 403
+    )
+    staff = login_as(factories.create_user(is_staff=True), make_testapp())
+    assert member.email in staff.get("/staff/audit").text
+
+
+class Statements:
+    """Count the SQL statements the app sends while a block runs."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, *args):
+        self.count += 1
+
+
+def count_statements(testapp, path):
+    counter = Statements()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        testapp.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    return counter.count
+
+
+def add_client_panels(partner, n):
+    """Add n client panels with two products each, quickly (plain inserts)."""
+    owner = factories.create_user()
+    for _ in range(n):
+        number = next_number("panel")
+        panel_id = db.session.execute(
+            insert(Panel)
+            .values(number=number, name=f"P{number}", owner_id=owner.id)
+            .returning(Panel.id)
+        ).scalar()
+        db.session.execute(
+            insert(ClientLink).values(panel_id=panel_id, partner_id=partner.id, note="")
+        )
+        db.session.execute(
+            insert(Grant).values(panel_id=panel_id, user_id=partner.user_id, groups=3)
+        )
+        from models import Product, ProductKind
+
+        db.session.execute(
+            insert(Product),
+            [
+                dict(
+                    panel_id=panel_id,
+                    plan_name="Hosting",
+                    kind=ProductKind.HOSTING,
+                    domain=f"d{number}.bg",
+                ),
+                dict(
+                    panel_id=panel_id,
+                    plan_name="Domain",
+                    kind=ProductKind.DOMAIN,
+                    domain=f"d{number}.bg",
+                ),
+            ],
+        )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("path", ["/partner/clients", "/panels/", "/"])
+def test_statement_count_does_not_grow_with_client_panels(testapp, login_as, path):
+    partner = factories.create_partner()
+    add_client_panels(partner, 10)
+    login_as(partner.user)
+    few = count_statements(testapp, path)
+    add_client_panels(partner, 990)
+    many = count_statements(testapp, path)
+    assert few == many, (few, many)
+    assert few <= 12

@@ -1,0 +1,75 @@
+"""The permission matrix, generated: every panel route of the URL map, for the owner, each of the
+16 combinations of the 4 groups, a stranger, another partner and staff -> 200/403/404."""
+
+import itertools
+
+import pytest
+
+from models import Group, db
+from rules.access import OWNER
+from tests import factories
+from tests.web.test_routes import PANEL, ROUTES, RULES, csrf_token, send, snapshot, url
+from tests.web.world import build_world
+
+COMBINATIONS = [
+    Group(sum(bits)) for n in range(5) for bits in itertools.combinations([1, 2, 4, 8], n)
+]
+PANEL_CASES = [
+    pytest.param(endpoint, method, id=f"{method} {endpoint}")
+    for endpoint, method in RULES
+    if ROUTES.get(endpoint) and ROUTES[endpoint].policy == PANEL
+]
+
+
+def expected(need, subject, groups=None):
+    """The status a subject must get: allowed (None), 403 or 404."""
+    if subject == "owner":
+        return None
+    if subject in {"stranger", "other partner", "staff"}:
+        return 404
+    if need == OWNER:
+        return 403
+    return None if need is None or need in groups else 403
+
+
+def test_sixteen_combinations():
+    assert len(set(COMBINATIONS)) == 16
+
+
+@pytest.mark.parametrize(("endpoint", "method"), PANEL_CASES)
+def test_permission_matrix(app, make_testapp, login_as, endpoint, method):
+    world = build_world()
+    route = ROUTES[endpoint]
+    target = url(app, endpoint, world)
+    subjects = []
+    for groups in COMBINATIONS:
+        user = factories.create_user()
+        factories.grant(world.panel, user, groups)
+        subjects.append((f"grantee {groups!r}", user, groups))
+    subjects += [
+        ("stranger", factories.create_user(), None),
+        ("other partner", factories.create_partner().user, None),
+        ("staff", world.staff, None),
+        ("owner", world.owner, None),  # last: the owner's POST may change the world
+    ]
+    for name, user, groups in subjects:
+        client = login_as(user, make_testapp())
+        kind = "owner" if name == "owner" else name if groups is None else "grantee"
+        want = expected(route.need, kind, groups)
+        before = snapshot() if want else None
+        response = send(
+            client,
+            method,
+            target,
+            {"csrf_token": csrf_token(client)},
+            {"HX-Request": "true"} if "access." in endpoint else None,
+        )
+        if want is None:
+            assert response.status_int < 400 or response.status_int == 422, (
+                name,
+                response.status_int,
+            )
+        else:
+            assert response.status_int == want, (name, response.status_int)
+            assert snapshot() == before, name
+    db.session.rollback()
