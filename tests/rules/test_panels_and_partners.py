@@ -81,7 +81,7 @@ def test_add_person_refuses_the_owner_and_existing_members(app):
 
 def test_invitation_lands_the_grant_once_for_the_right_person(app):
     panel = factories.create_panel()
-    _grant, (invitation, token) = panels.add_person(
+    _grant, (_invitation, token) = panels.add_person(
         panel, "later@example.com", Group.DOMAINS | Group.EMAIL, actor=panel.owner
     )
     db.session.commit()
@@ -105,7 +105,7 @@ def test_invitations_expire_after_seven_days(app):
     panel = factories.create_panel()
     invitee = factories.create_user("late@example.com")
     with time_machine.travel(utcnow(), tick=False) as clock:
-        invitation, token = invitations.invite(
+        _invitation, token = invitations.invite(
             InvitationKind.ACCESS,
             panel=panel,
             email=invitee.email,
@@ -186,7 +186,7 @@ def test_rejected_applicant_may_apply_again_but_not_twice(app):
 def test_client_link_gives_the_partner_the_groups_the_owner_chose(app):
     partner = factories.create_partner()
     panel = factories.create_panel()
-    invitation, token = partners.invite_client_panel(
+    _invitation, token = partners.invite_client_panel(
         partner,
         panel_number=panel.number,
         email=panel.owner.email,
@@ -221,7 +221,7 @@ def test_invite_client_panel_tells_nothing_when_number_and_email_differ(app):
 
 def test_client_panel_handed_over_to_its_client(app):
     partner = factories.create_partner()
-    panel, (invitation, token) = partners.create_client_panel(
+    panel, (_invitation, token) = partners.create_client_panel(
         partner,
         name="Café",
         client_email="cafe@example.com",
@@ -274,7 +274,7 @@ def test_concurrent_numbers_are_unique_and_consecutive(app):
                 barrier.wait(timeout=5)
                 taken.append(numbers.next_number("partner"))
                 db.session.commit()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=take) for _ in range(8)]

@@ -3,10 +3,9 @@ import re
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from models import ALL_GROUPS, ClientLink, Grant, Group, Invitation, Panel, Partner, User, db
+from models import ALL_GROUPS, ClientLink, Grant, Group, Panel, Partner, User, db
 from rules.numbers import next_number
 from tests import factories
-from tests.factories import PASSWORD
 from tests.web.test_routes import csrf_token
 
 
@@ -65,7 +64,7 @@ def test_owner_adds_a_person_and_a_stranger_gets_an_invitation_that_lands_after_
 
     visitor = make_testapp()
     page = visitor.get(path)
-    signup_link = page.html.select_one("main article a[href^=\"/signup\"]")["href"]
+    signup_link = page.html.select_one('main article a[href^="/signup"]')["href"]
     form = visitor.get(signup_link).forms["signup-form"]
     assert form["email"].value == "newcomer@example.com"
     form["name"] = "Нов"
@@ -76,7 +75,7 @@ def test_owner_adds_a_person_and_a_stranger_gets_an_invitation_that_lands_after_
     response = accept.submit()
     assert response.headers["Location"] == f"/panels/{panel.number}"
     assert response.follow().html.select("#section-web")
-    with pytest.raises(Exception):  # noqa: B017,PT011 - the token is single-use
+    with pytest.raises(Exception):  # noqa: B017 - the token is single-use
         visitor.get(path).forms["accept-form"]
 
 
