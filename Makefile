@@ -42,7 +42,8 @@ $(MO): $(PO) | $(VENV)/.installed
 
 ## translations: collect new strings from the code and templates into the catalogue
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 \
+		--no-location --sort-output \
 		--project "Partner Program" -o web/translations/messages.pot .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations \
 		--ignore-obsolete --width 100

@@ -1,6 +1,7 @@
 """Who may see and do what in a panel (DESIGN.md 3.1): one place, used by every view."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from models import ALL_GROUPS, Grant, Group, Panel, Product, db
@@ -9,11 +10,12 @@ from rules.errors import NotFound, PermissionDenied
 #: the owner's own requirement, beyond any group
 OWNER = "owner"
 
+# The group names have their own context: "Email" the group is not "Email" the address.
 GROUP_LABELS = {
-    Group.DOMAINS: _l("Domains"),
-    Group.WEB: _l("Web services"),
-    Group.EMAIL: _l("Email"),
-    Group.BILLING: _l("Renewal and payment"),
+    Group.DOMAINS: lazy_pgettext("group", "Domains"),
+    Group.WEB: lazy_pgettext("group", "Web services"),
+    Group.EMAIL: lazy_pgettext("group", "Email"),
+    Group.BILLING: lazy_pgettext("group", "Renewal and payment"),
 }
 
 

@@ -62,20 +62,19 @@ def visible_panels(user, *, search="", page=1, per_page=20):
     return result
 
 
+def _per_panel(column, *where):
+    """A correlated subquery over the products of the row's panel (indexed by panel)."""
+    return (
+        select(column)
+        .where(Product.panel_id == Panel.id, *where)
+        .correlate(Panel)
+        .scalar_subquery()
+    )
+
+
 def client_panels(partner, *, search="", page=1, per_page=25):
     """The partner's client list: owner, product counts, the partner's groups, next expiry."""
-    products = (
-        select(
-            Product.panel_id,
-            func.count().label("products"),
-            func.sum(case((Product.status == ProductStatus.ACTIVE, 1), else_=0)).label("active"),
-            func.min(case((Product.status == ProductStatus.ACTIVE, Product.expires_on))).label(
-                "next_expiry"
-            ),
-        )
-        .group_by(Product.panel_id)
-        .subquery()
-    )
+    active = Product.status == ProductStatus.ACTIVE
     groups = case((Panel.owner_id == partner.user_id, int(ALL_GROUPS)), else_=Grant.groups)
     query = (
         select(
@@ -83,14 +82,13 @@ def client_panels(partner, *, search="", page=1, per_page=25):
             User,
             ClientLink,
             groups.label("groups"),
-            func.coalesce(products.c.products, 0),
-            func.coalesce(products.c.active, 0),
-            products.c.next_expiry,
+            _per_panel(func.count()),
+            _per_panel(func.count(), active),
+            _per_panel(func.min(Product.expires_on), active),
         )
         .join(ClientLink, ClientLink.panel_id == Panel.id)
         .join(User, User.id == Panel.owner_id)
         .outerjoin(Grant, and_(Grant.panel_id == Panel.id, Grant.user_id == partner.user_id))
-        .outerjoin(products, products.c.panel_id == Panel.id)
         .where(ClientLink.partner_id == partner.id)
     )
     query = _search(
@@ -104,8 +102,8 @@ def client_panels(partner, *, search="", page=1, per_page=25):
     )
     result = _page(query, (Panel.name, Panel.number), page, per_page)
     result.items = [
-        ClientRow(panel, owner, link, Group(g or 0), n, active, expiry)
-        for panel, owner, link, g, n, active, expiry in result.items
+        ClientRow(panel, owner, link, Group(g or 0), n, n_active, expiry)
+        for panel, owner, link, g, n, n_active, expiry in result.items
     ]
     return result
 

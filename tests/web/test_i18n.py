@@ -21,16 +21,23 @@ def _method_map():
 
 
 def test_bulgarian_catalogue_translates_every_message_in_the_code():
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "lazy_pgettext": ((1, "c"), 2),
+    }
     found = {
-        message if isinstance(message, str) else message[0]
-        for _file, _line, message, _comments, _context in extract_from_dir(
+        (context, message if isinstance(message, str) else message[0])
+        for _file, _line, message, _comments, context in extract_from_dir(
             str(ROOT), _method_map(), keywords=keywords
         )
     }
     catalogue = read_po(io.BytesIO(CATALOGUE.read_bytes()))
     translated = {
-        m.id if isinstance(m.id, str) else m.id[0]
+        (m.context, m.id if isinstance(m.id, str) else m.id[0])
         for m in catalogue
         if m.id
         and m.string
