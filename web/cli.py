@@ -59,18 +59,21 @@ def _partner(user, number_company, staff, deposit_eur):
 
 
 def seed_demo():
-    """Create the demo data unless it is there; return whether anything was created."""
-    if db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0])) is not None:
-        return False
-    people = {}
+    """Create what is missing of the demo data; return whether anything was created."""
+    people, created = {}, False
     for email, name, language, is_staff, _role in DEMO_USERS:
-        people[email] = users.register_user(
-            email=email, name=name, password=DEMO_PASSWORD, language=language
-        )
-        people[email].is_staff = is_staff
-    _seed_program(people)
+        people[email] = db.session.scalar(select(User).where(User.email == email))
+        if people[email] is None:
+            people[email] = users.register_user(
+                email=email, name=name, password=DEMO_PASSWORD, language=language
+            )
+            people[email].is_staff = is_staff
+            created = True
+    if partners.partner_of(people["agency@demo.example"]) is None:
+        _seed_program(people)
+        created = True
     db.session.commit()
-    return True
+    return created
 
 
 def _seed_program(people, today=None):

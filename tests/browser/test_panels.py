@@ -41,9 +41,7 @@ def test_owner_ticks_groups_in_the_dialog_and_the_grantee_sees_the_change(
     other.close()
 
 
-def test_partner_invites_an_existing_client_who_accepts(
-    browser, live_server, page, outbox
-):
+def test_partner_invites_an_existing_client_who_accepts(browser, live_server, page, outbox):
     partner = factories.create_partner()
     panel = factories.create_panel(name="Пекарна", products=[("domain", "bakery.bg")])
 
