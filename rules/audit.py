@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from models import AuditEntry, db
+from models import AuditEntry, Group, db
 
 
 def record(action, *, actor, panel=None, **details):
@@ -19,8 +19,8 @@ def record(action, *, actor, panel=None, **details):
 
 def _plain(value):
     # Groups are stored as their names, so the log reads the same if the bits ever change.
-    if hasattr(value, "name") and hasattr(value, "value") and isinstance(value.value, int):
-        return sorted(g.name.lower() for g in type(value) if g in value)
+    if isinstance(value, Group):
+        return sorted(g.name.lower() for g in Group if g in value)
     return value
 
 

@@ -1,15 +1,19 @@
-"""Invitations: single-use, 7 days, only a hash of the token kept (DESIGN.md 3.2)."""
+"""Invitations: single-use, 7 days, bound to an address, only a hash of the token kept.
+
+This module makes, finds and closes invitations; what accepting one does is in
+``rules.partners.accept_invitation``, which knows panels and client lists.
+"""
 
 import hashlib
 import secrets
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
-from models import ClientLink, Group, Invitation, InvitationKind, db, utcnow
+from models import Group, Invitation, db, utcnow
 from rules import audit
-from rules.errors import DomainError, NotFound, PermissionDenied
+from rules.errors import DomainError, NotFound
 
 LIFETIME = timedelta(days=7)
 
@@ -31,25 +35,38 @@ class InvitationExpired(DomainError):
 class WrongRecipient(DomainError):
     status = 403
 
-    def __init__(self, email):
-        super().__init__(
-            _l("This invitation was sent to %(email)s. Log in with that address.", email=email)
-        )
-
-
-class AlreadyLinked(DomainError):
-    status = 409
-
     def default_message(self):
-        return _l("This panel is already in a partner's client list.")
+        # The invited address is not named: the link may have reached someone else.
+        return _l("This invitation was sent to another email address. Log in with that one.")
 
 
 def token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def is_waiting():
+    """The SQL condition of an invitation still waiting for an answer."""
+    return and_(
+        Invitation.accepted_at.is_(None),
+        Invitation.declined_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > utcnow(),
+    )
+
+
+def waiting(*where):
+    """The invitations still waiting for an answer that match ``where``, oldest first."""
+    return db.session.scalars(
+        select(Invitation).where(is_waiting(), *where).order_by(Invitation.id)
+    ).all()
+
+
 def invite(kind, *, panel, email, groups, actor, partner=None):
-    """Make an invitation; return it with the token, which exists only in the email."""
+    """Make an invitation (replacing a waiting one of the same kind to the same address)."""
+    for older in waiting(
+        Invitation.panel_id == panel.id, Invitation.email == email, Invitation.kind == kind
+    ):
+        older.revoked_at = utcnow()
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         kind=kind,
@@ -69,13 +86,15 @@ def invite(kind, *, panel, email, groups, actor, partner=None):
     return invitation, token
 
 
-def find(token):
-    """Return the invitation a token belongs to, or raise NotFound (unknown or tampered)."""
+def find(token, *, lock=False):
+    """Return the invitation of a token, or raise NotFound (unknown, malformed or tampered).
+
+    ``lock`` holds the row until the transaction ends, so two answers cannot both land.
+    """
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         raise NotFound()
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == token_hash(token))
-    )
+    query = select(Invitation).where(Invitation.token_hash == token_hash(token))
+    invitation = db.session.scalar(query.with_for_update() if lock else query)
     if invitation is None:
         raise NotFound()
     return invitation
@@ -88,30 +107,15 @@ def check_usable(invitation, user):
     if invitation.expires_at <= utcnow():
         raise InvitationExpired()
     if user.email != invitation.email:
-        raise WrongRecipient(invitation.email)
+        raise WrongRecipient()
 
 
-def accept(invitation, user, *, partner_groups=None):
-    """Accept: the invitee gets access, or links the panel, or becomes its owner."""
-    from rules import panels, partners
-
-    check_usable(invitation, user)
-    panel = invitation.panel
-    if invitation.kind == InvitationKind.ACCESS:
-        if panel.owner_id == user.id or panels.grant_of(panel, user) is not None:
-            raise panels.AlreadyMember()
-        panels.give_access(panel, user, invitation.groups, actor=user, action="grant.accept")
-    else:
-        groups = invitation.groups if partner_groups is None else Group(partner_groups)
-        partner = invitation.partner
-        if invitation.kind == InvitationKind.CLIENT_LINK:
-            if panel.owner_id != user.id:
-                raise PermissionDenied(_l("Only the panel's owner can accept this invitation."))
-            partners.link_panel(partner, panel, groups, actor=user)
-        else:
-            partners.hand_over(partner, panel, user, groups, actor=user)
+def close(invitation, user):
+    """Mark the invitation accepted (after its effect was applied)."""
     invitation.accepted_at = utcnow()
-    audit.record("invitation.accept", actor=user, panel=panel, kind=invitation.kind.value)
+    audit.record(
+        "invitation.accept", actor=user, panel=invitation.panel, kind=invitation.kind.value
+    )
 
 
 def decline(invitation, user):
@@ -127,9 +131,3 @@ def revoke(invitation, *, actor):
         raise InvitationClosed()
     invitation.revoked_at = utcnow()
     audit.record("invitation.revoke", actor=actor, panel=invitation.panel, email=invitation.email)
-
-
-def panel_is_linked(panel):
-    return (
-        db.session.scalar(select(ClientLink.id).where(ClientLink.panel_id == panel.id)) is not None
-    )

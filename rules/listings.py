@@ -39,6 +39,7 @@ def _search(query, term, *columns):
 
 
 def _page(query, order_by, page, per_page):
+    """One page of ``query`` and the total count."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = max(1, min(page, max(1, -(-total // per_page))))
     rows = db.session.execute(
@@ -74,9 +75,30 @@ def _per_panel(column, *where):
 
 def client_panels(partner, *, search="", page=1, per_page=25):
     """The partner's client list: owner, product counts, the partner's groups, next expiry."""
+
+    def clients(*columns):
+        query = (
+            select(*columns)
+            .join(ClientLink, ClientLink.panel_id == Panel.id)
+            .join(User, User.id == Panel.owner_id)
+            .where(ClientLink.partner_id == partner.id)
+        )
+        return _search(
+            query,
+            search,
+            Panel.name,
+            cast(Panel.number, String),
+            User.email,
+            User.name,
+            ClientLink.note,
+        )
+
+    order = (Panel.name, Panel.number)
+    result = _page(clients(Panel.id), order, page, per_page)  # the page's panels, sorted
+    on_page = [panel_id for (panel_id,) in result.items]
     active = Product.status == ProductStatus.ACTIVE
     groups = case((Panel.owner_id == partner.user_id, int(ALL_GROUPS)), else_=Grant.groups)
-    query = (
+    rows = db.session.execute(
         select(
             Panel,
             User,
@@ -89,21 +111,12 @@ def client_panels(partner, *, search="", page=1, per_page=25):
         .join(ClientLink, ClientLink.panel_id == Panel.id)
         .join(User, User.id == Panel.owner_id)
         .outerjoin(Grant, and_(Grant.panel_id == Panel.id, Grant.user_id == partner.user_id))
-        .where(ClientLink.partner_id == partner.id)
-    )
-    query = _search(
-        query,
-        search,
-        Panel.name,
-        cast(Panel.number, String),
-        User.email,
-        User.name,
-        ClientLink.note,
-    )
-    result = _page(query, (Panel.name, Panel.number), page, per_page)
+        .where(Panel.id.in_(on_page))
+        .order_by(*order)
+    ).all()
     result.items = [
         ClientRow(panel, owner, link, Group(g or 0), n, n_active, expiry)
-        for panel, owner, link, g, n, n_active, expiry in result.items
+        for panel, owner, link, g, n, n_active, expiry in rows
     ]
     return result
 

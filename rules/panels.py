@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from models import Grant, Group, Invitation, InvitationKind, Panel, User, db
+from models import ALL_GROUPS, ClientLink, Grant, Group, Invitation, InvitationKind, Panel, User, db
 from rules import audit, invitations
 from rules.errors import DomainError
 from rules.numbers import next_number
@@ -43,15 +43,17 @@ def grant_of(panel, user):
 
 
 def give_access(panel, user, groups, *, actor, action="grant.create"):
-    """Give ``user`` a grant with ``groups`` on the panel (or widen an existing one)."""
+    """Give ``user`` exactly ``groups`` on the panel, with a new grant or its existing one."""
     grant = grant_of(panel, user)
+    before = grant.groups if grant is not None else None
     if grant is None:
         grant = Grant(panel_id=panel.id, user_id=user.id, groups=Group(groups))
         db.session.add(grant)
-    else:
-        grant.groups = grant.groups | Group(groups)
+    grant.groups = Group(groups)
     db.session.flush()
-    audit.record(action, actor=actor, panel=panel, user=user.email, groups=grant.groups)
+    audit.record(
+        action, actor=actor, panel=panel, user=user.email, groups=grant.groups, before=before
+    )
     return grant
 
 
@@ -88,12 +90,20 @@ def set_groups(grant, groups, *, actor):
     )
 
 
+def link_of(panel):
+    """The panel's place in a partner's client list, or None."""
+    return db.session.scalar(select(ClientLink).where(ClientLink.panel_id == panel.id))
+
+
 def remove_person(grant, *, actor):
     """Take a person's access away; a partner removed this way also leaves the client list."""
-    from rules import partners  # a partner's grant and its client link go together
-
-    partners.drop_link_of_grantee(grant.panel, grant.user, actor=actor)
-    audit.record("grant.delete", actor=actor, panel=grant.panel, user=grant.user.email)
+    link = link_of(grant.panel)
+    if link is not None and link.partner.user_id == grant.user_id:
+        audit.record("client.unlink", actor=actor, panel=grant.panel, partner=link.partner.number)
+        db.session.delete(link)
+    audit.record(
+        "grant.delete", actor=actor, panel=grant.panel, user=grant.user.email, groups=grant.groups
+    )
     db.session.delete(grant)
 
 
@@ -104,17 +114,20 @@ def transfer_ownership(panel, new_owner, *, actor):
     if grant is None:
         raise NotAMember()
     old_owner = db.session.get(User, panel.owner_id)
+    held = grant.groups
     db.session.delete(grant)
     db.session.flush()
     panel.owner_id = new_owner.id
-    db.session.add(Grant(panel_id=panel.id, user_id=old_owner.id, groups=Group(15)))
+    db.session.add(Grant(panel_id=panel.id, user_id=old_owner.id, groups=ALL_GROUPS))
     db.session.flush()
     audit.record(
         "panel.transfer",
         actor=actor,
         panel=panel,
         old_owner=old_owner.email,
+        old_owner_groups=ALL_GROUPS,
         new_owner=new_owner.email,
+        new_owner_had=held,
     )
 
 
@@ -126,9 +139,5 @@ def members(panel):
 
 
 def open_invitations(panel):
-    return db.session.scalars(
-        select(Invitation)
-        .where(Invitation.panel_id == panel.id, Invitation.accepted_at.is_(None))
-        .where(Invitation.revoked_at.is_(None), Invitation.declined_at.is_(None))
-        .order_by(Invitation.id)
-    ).all()
+    """The panel's invitations still waiting for an answer."""
+    return invitations.waiting(Invitation.panel_id == panel.id)

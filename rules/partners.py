@@ -17,7 +17,7 @@ from models import (
     utcnow,
 )
 from rules import audit, invitations, panels
-from rules.errors import DomainError
+from rules.errors import DomainError, PermissionDenied
 from rules.numbers import next_number
 from rules.users import normalize_email
 
@@ -91,16 +91,37 @@ def suspend(partner, *, actor):
     audit.record("partner.suspend", actor=actor, partner=partner.number)
 
 
+class AlreadyLinked(DomainError):
+    status = 409
+
+    def default_message(self):
+        return _l("This panel is already in a partner's client list.")
+
+
+class PartnerNotActive(DomainError):
+    status = 409
+
+    def default_message(self):
+        return _l("This partner cannot take on clients at the moment.")
+
+
+def _require_approved(partner):
+    if partner.status != PartnerStatus.APPROVED:
+        raise PartnerNotActive()
+
+
 def link_panel(partner, panel, groups, *, actor):
-    """Put ``panel`` in the partner's client list and give the partner ``groups`` on it."""
-    if invitations.panel_is_linked(panel):
-        raise invitations.AlreadyLinked()
+    """Put ``panel`` in the partner's client list and give the partner exactly ``groups``."""
+    _require_approved(partner)
+    if panels.link_of(panel) is not None:
+        raise AlreadyLinked()
     db.session.add(ClientLink(panel_id=panel.id, partner_id=partner.id))
     panels.give_access(panel, partner.user, groups, actor=actor, action="client.link")
 
 
 def hand_over(partner, panel, client, groups, *, actor):
     """The client accepts a panel the partner made for it: the client owns it now."""
+    _require_approved(partner)
     if panel.owner_id != partner.user_id:
         raise invitations.InvitationClosed()
     panel.owner_id = client.id
@@ -119,6 +140,30 @@ def hand_over(partner, panel, client, groups, *, actor):
     )
 
 
+def accept_invitation(token, user, *, partner_groups=None):
+    """Accept: the invitee gets access, or links its panel, or becomes the panel's owner.
+
+    For a partner's invitation the invitee chooses the partner's groups (default: proposed).
+    Returns the panel.
+    """
+    invitation = invitations.find(token, lock=True)
+    invitations.check_usable(invitation, user)
+    panel = invitation.panel
+    groups = invitation.groups if partner_groups is None else Group(partner_groups)
+    if invitation.kind == InvitationKind.ACCESS:
+        if panel.owner_id == user.id or panels.grant_of(panel, user) is not None:
+            raise panels.AlreadyMember()
+        panels.give_access(panel, user, invitation.groups, actor=user, action="grant.accept")
+    elif invitation.kind == InvitationKind.CLIENT_LINK:
+        if panel.owner_id != user.id:
+            raise PermissionDenied(_l("Only the panel's owner can accept this invitation."))
+        link_panel(invitation.partner, panel, groups, actor=user)
+    else:
+        hand_over(invitation.partner, panel, user, groups, actor=user)
+    invitations.close(invitation, user)
+    return panel
+
+
 def create_client_panel(partner, *, name, client_email=None, client_owns=False, groups=0, actor):
     """Make a panel in the client list [R4].
 
@@ -126,22 +171,27 @@ def create_client_panel(partner, *, name, client_email=None, client_owns=False, 
     ``groups`` for itself; otherwise the partner owns it and ``client_email``, if given, gets
     ``groups``. Returns ``(panel, invitation_and_token_or_None)``.
     """
+    _require_approved(partner)
+    email = normalize_email(client_email) if client_email else None
+    if email == partner.user.email:
+        # Checked before anything is made, so a refusal leaves nothing behind.
+        raise panels.CannotInviteYourself(_l("Enter the client's email, not your own."))
     panel = panels.create_panel(name=name, owner=partner.user, actor=actor)
     db.session.add(ClientLink(panel_id=panel.id, partner_id=partner.id))
     audit.record("client.create", actor=actor, panel=panel, partner=partner.number)
-    if not client_email:
+    if email is None:
         return panel, None
     if client_owns:
         invitation = invitations.invite(
             InvitationKind.OWNERSHIP,
             panel=panel,
-            email=normalize_email(client_email),
+            email=email,
             groups=groups,
             actor=actor,
             partner=partner,
         )
         return panel, invitation
-    _grant, invitation = panels.add_person(panel, client_email, groups, actor=actor)
+    _grant, invitation = panels.add_person(panel, email, groups, actor=actor)
     return panel, invitation
 
 
@@ -151,11 +201,12 @@ def invite_client_panel(partner, *, panel_number, email, groups, actor):
     Returns the invitation and token, or None when the number and email do not match a panel
     and its owner; the caller says the same either way, so nothing about panels leaks.
     """
+    _require_approved(partner)
     email = normalize_email(email)
     panel = db.session.scalar(select(Panel).where(Panel.number == panel_number))
     if panel is None or db.session.get(User, panel.owner_id).email != email:
         return None
-    if panel.owner_id == partner.user_id or invitations.panel_is_linked(panel):
+    if panel.owner_id == partner.user_id or panels.link_of(panel) is not None:
         return None
     return invitations.invite(
         InvitationKind.CLIENT_LINK,
@@ -167,42 +218,32 @@ def invite_client_panel(partner, *, panel_number, email, groups, actor):
     )
 
 
-def link_of(panel):
-    return db.session.scalar(select(ClientLink).where(ClientLink.panel_id == panel.id))
-
-
 def unlink(panel, *, actor):
     """The owner takes the panel out of the partner's client list; the partner's grant goes.
 
     Commission attribution on products stays (DESIGN.md 3.4) and is kept elsewhere.
     """
-    link = link_of(panel)
+    link = panels.link_of(panel)
     if link is None:
         raise DomainError(_l("This panel is not in a partner's client list."))
     grant = panels.grant_of(panel, link.partner.user)
+    audit.record(
+        "client.unlink",
+        actor=actor,
+        panel=panel,
+        partner=link.partner.number,
+        groups=grant.groups if grant is not None else Group(0),
+    )
     if grant is not None:
         db.session.delete(grant)
-    audit.record("client.unlink", actor=actor, panel=panel, partner=link.partner.number)
     db.session.delete(link)
 
 
-def drop_link_of_grantee(panel, user, *, actor):
-    """When the owner removes the partner's grant, the panel leaves its client list too."""
-    link = link_of(panel)
-    if link is not None and link.partner.user_id == user.id:
-        audit.record("client.unlink", actor=actor, panel=panel, partner=link.partner.number)
-        db.session.delete(link)
-
-
-def set_note(link, note, *, actor):
+def set_note(link, note):
+    """Keep the partner's private note about a client panel (not audited: it is private)."""
     link.note = note.strip()
 
 
 def open_invitations_of(partner):
-    """The partner's invitations still waiting for an answer, newest first."""
-    return db.session.scalars(
-        select(Invitation)
-        .where(Invitation.partner_id == partner.id, Invitation.accepted_at.is_(None))
-        .where(Invitation.revoked_at.is_(None), Invitation.declined_at.is_(None))
-        .order_by(Invitation.id.desc())
-    ).all()
+    """The partner's invitations still waiting for an answer."""
+    return invitations.waiting(Invitation.partner_id == partner.id)

@@ -174,6 +174,14 @@ class Outbox:
     def to(self, address):
         return [m for m in self.messages if m["To"] == address]
 
+    def wait_for(self, address, timeout=10):
+        """The messages to ``address`` once at least one has arrived (a live server sends
+        mail after the response, so the browser can be faster than the mail)."""
+        deadline = time.monotonic() + timeout
+        while not (found := self.to(address)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found
+
 
 @pytest.fixture
 def outbox(smtp_server):

@@ -8,6 +8,7 @@ from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, INSTANCE_DIR, config_from_env
 from models import LANGUAGES, db
@@ -37,6 +38,13 @@ HTMX_CONFIG = {
 }
 
 
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` that fits a 64-bit column: a 30-digit id is simply not found."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 class PartnerProgram(Flask):
     """Flask, with each request's transaction mode chosen up front and conflicts retried."""
 
@@ -59,6 +67,7 @@ def create_app(config_object=None, **overrides):
     """Build the app from a settings class (APP_ENV's by default) and explicit overrides."""
     config_object = config_object or config_from_env()
     app = PartnerProgram(__name__, instance_path=str(INSTANCE_DIR))
+    app.url_map.converters["int"] = BoundedInt
     app.config.from_object(config_object)
     app.config.update(overrides)
     config_object.prepare(app.config)

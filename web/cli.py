@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from models import Group, InvitationKind, Product, ProductKind, User, db
+from models import ALL_GROUPS, Group, InvitationKind, Product, ProductKind, User, db
 from rules import invitations, panels, partners, users
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
@@ -24,8 +24,6 @@ DEMO_USERS = [
     ("florist@demo.example", "Florist Ltd", "en", False, "client of partner 1002"),
     ("applicant@demo.example", "Петър Фрийлансър", "bg", False, "applied to be a partner"),
 ]
-
-ALL = Group.DOMAINS | Group.WEB | Group.EMAIL | Group.BILLING
 
 
 def _products(panel, domain, *, today, months=(14, 3, 8)):
@@ -107,7 +105,7 @@ def _seed_program(people, today=None):
             expires_on=today + timedelta(days=20),
         )
     )
-    partners.link_panel(studio, bakery, ALL, actor=people["bakery@demo.example"])
+    partners.link_panel(studio, bakery, ALL_GROUPS, actor=people["bakery@demo.example"])
 
     dentist, _ = partners.create_client_panel(
         studio,
@@ -134,7 +132,7 @@ def _seed_program(people, today=None):
         name="Кафе Морско",
         client_email="cafe@demo.example",
         client_owns=True,
-        groups=ALL,
+        groups=ALL_GROUPS,
         actor=agency,
     )
     invitations.invite(

@@ -67,6 +67,8 @@ def handle_csrf_error(error):
 
 
 def handle_domain_error(error):
+    # Whatever the refused rule had flushed must not show on the error page (or anywhere).
+    db.session.rollback()
     return render_error(error.status, error.message)
 
 

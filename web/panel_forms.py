@@ -149,6 +149,14 @@ class SearchForm(FlaskForm):
     page = HiddenField()
 
 
+def listing_request(args):
+    """Read a list page's query: the search form, its term, and a sane page number."""
+    search = SearchForm(args)
+    term = search.q.data if search.validate() else ""
+    page = args.get("page", "1")
+    return search, term, int(page) if page.isdigit() and len(page) < 7 else 1
+
+
 class ApproveForm(FlaskForm):
     minimum_deposit = IntegerField(
         _l("Minimum deposit (EUR)"),

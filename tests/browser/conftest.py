@@ -50,9 +50,25 @@ def browser(chromium_path):
         browser.close()
 
 
+def closing_before_sending(app):
+    """Werkzeug's development server skips the response's close() when the browser resets the
+    connection first (it reads the socket before closing), and close() is where mail is sent
+    (``mail.send_after``). gunicorn always closes; here the body is read and closed first."""
+
+    def wrapper(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wrapper
+
+
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

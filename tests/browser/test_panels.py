@@ -54,7 +54,7 @@ def test_partner_invites_an_existing_client_who_accepts(browser, live_server, pa
     page.get_by_role("button", name="Изпрати поканата").click()
     expect(page.locator(".flash-info")).to_be_visible()
 
-    [mail] = outbox.to(panel.owner.email)
+    [mail] = outbox.wait_for(panel.owner.email)
     path = re.search(r"/invitations/\S+", mail.get_content()).group(0)
     other = browser.new_context(base_url=live_server, locale="bg-BG")
     client_page = other.new_page()

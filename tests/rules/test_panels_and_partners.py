@@ -3,7 +3,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from models import (
     ALL_GROUPS,
@@ -12,6 +13,7 @@ from models import (
     Grant,
     Group,
     InvitationKind,
+    Panel,
     PartnerStatus,
     db,
     utcnow,
@@ -87,12 +89,12 @@ def test_invitation_lands_the_grant_once_for_the_right_person(app):
     db.session.commit()
     stranger = factories.create_user("other@example.com")
     with pytest.raises(invitations.WrongRecipient):
-        invitations.accept(invitations.find(token), stranger)
+        partners.accept_invitation(token, stranger)
     invitee = factories.create_user("later@example.com")
-    invitations.accept(invitations.find(token), invitee)
+    partners.accept_invitation(token, invitee)
     assert access.panel_for(invitee, panel.number, Group.EMAIL)
     with pytest.raises(invitations.InvitationClosed):
-        invitations.accept(invitations.find(token), invitee)
+        partners.accept_invitation(token, invitee)
 
 
 @pytest.mark.parametrize("token", ["", "short", "x" * 43, "y" * 500, None])
@@ -116,23 +118,27 @@ def test_invitations_expire_after_seven_days(app):
         invitations.check_usable(invitations.find(token), invitee)
         clock.shift(timedelta(seconds=2))
         with pytest.raises(invitations.InvitationExpired):
-            invitations.accept(invitations.find(token), invitee)
+            partners.accept_invitation(token, invitee)
 
 
 def test_revoked_and_declined_invitations_cannot_be_used(app):
-    panel = factories.create_panel()
+    panel, other_panel = factories.create_panel(), factories.create_panel()
     invitee = factories.create_user("i@example.com")
     revoked, t1 = invitations.invite(
         InvitationKind.ACCESS, panel=panel, email=invitee.email, groups=1, actor=panel.owner
     )
     declined, t2 = invitations.invite(
-        InvitationKind.ACCESS, panel=panel, email=invitee.email, groups=1, actor=panel.owner
+        InvitationKind.ACCESS,
+        panel=other_panel,
+        email=invitee.email,
+        groups=1,
+        actor=other_panel.owner,
     )
     invitations.revoke(revoked, actor=panel.owner)
     invitations.decline(declined, invitee)
     for token in (t1, t2):
         with pytest.raises(invitations.InvitationClosed):
-            invitations.accept(invitations.find(token), invitee)
+            partners.accept_invitation(token, invitee)
 
 
 def test_set_groups_and_remove_take_effect(app):
@@ -193,9 +199,9 @@ def test_client_link_gives_the_partner_the_groups_the_owner_chose(app):
         groups=ALL_GROUPS,
         actor=partner.user,
     )
-    invitations.accept(invitations.find(token), panel.owner, partner_groups=Group.WEB)
+    partners.accept_invitation(token, panel.owner, partner_groups=Group.WEB)
     assert access.panel_for(partner.user, panel.number).groups == Group.WEB
-    assert partners.link_of(panel).partner_id == partner.id
+    assert panels.link_of(panel).partner_id == partner.id
 
 
 def test_invite_client_panel_tells_nothing_when_number_and_email_differ(app):
@@ -231,10 +237,10 @@ def test_client_panel_handed_over_to_its_client(app):
     )
     assert panel.owner_id == partner.user_id  # until the client accepts
     client = factories.create_user("cafe@example.com")
-    invitations.accept(invitations.find(token), client, partner_groups=Group.WEB | Group.BILLING)
+    partners.accept_invitation(token, client, partner_groups=Group.WEB | Group.BILLING)
     assert panel.owner_id == client.id
     assert access.panel_for(partner.user, panel.number).groups == Group.WEB | Group.BILLING
-    assert partners.link_of(panel) is not None
+    assert panels.link_of(panel) is not None
 
 
 def test_unlink_removes_the_partner_and_its_grant(app):
@@ -242,7 +248,7 @@ def test_unlink_removes_the_partner_and_its_grant(app):
     panel = factories.create_panel()
     factories.link_client(partner, panel, ALL_GROUPS)
     partners.unlink(panel, actor=panel.owner)
-    assert partners.link_of(panel) is None
+    assert panels.link_of(panel) is None
     with pytest.raises(NotFound):
         access.panel_for(partner.user, panel.number)
     assert "client.unlink" in actions(panel)
@@ -260,7 +266,7 @@ def test_a_panel_joins_one_client_list_only(app):
     first, second = factories.create_partner(), factories.create_partner()
     panel = factories.create_panel()
     factories.link_client(first, panel, Group.WEB)
-    with pytest.raises(invitations.AlreadyLinked):
+    with pytest.raises(partners.AlreadyLinked):
         partners.link_panel(second, panel, Group.WEB, actor=panel.owner)
 
 
@@ -290,6 +296,120 @@ def test_grants_are_unique_per_panel_and_user(app):
     panel = factories.create_panel()
     user = factories.create_user()
     factories.grant(panel, user, Group.WEB)
-    factories.grant(panel, user, Group.EMAIL)  # widens the one grant
+    factories.grant(panel, user, Group.EMAIL)  # the one grant now holds exactly EMAIL
     grants = db.session.scalars(select(Grant).where(Grant.panel_id == panel.id)).all()
-    assert [g.groups for g in grants] == [Group.WEB | Group.EMAIL]
+    assert [g.groups for g in grants] == [Group.EMAIL]
+    db.session.add(Grant(panel_id=panel.id, user_id=user.id, groups=Group.WEB))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_accepting_a_client_link_can_narrow_what_the_partner_held(app):
+    partner = factories.create_partner()
+    panel = factories.create_panel()
+    factories.grant(panel, partner.user, ALL_GROUPS)  # a member before it was a partner here
+    _inv, token = partners.invite_client_panel(
+        partner,
+        panel_number=panel.number,
+        email=panel.owner.email,
+        groups=ALL_GROUPS,
+        actor=partner.user,
+    )
+    partners.accept_invitation(token, panel.owner, partner_groups=Group.WEB)
+    assert access.panel_for(partner.user, panel.number).groups == Group.WEB
+
+
+def test_a_suspended_partner_cannot_take_clients(app):
+    partner = factories.create_partner()
+    panel = factories.create_panel()
+    _inv, token = partners.invite_client_panel(
+        partner,
+        panel_number=panel.number,
+        email=panel.owner.email,
+        groups=Group.WEB,
+        actor=partner.user,
+    )
+    partners.suspend(partner, actor=factories.create_user(is_staff=True))
+    with pytest.raises(partners.PartnerNotActive):
+        partners.accept_invitation(token, panel.owner)
+    with pytest.raises(partners.PartnerNotActive):
+        partners.create_client_panel(partner, name="X", actor=partner.user)
+
+
+def test_a_partner_cannot_invite_itself_to_own_its_client_panel(app):
+    partner = factories.create_partner()
+    before = db.session.scalar(select(func.count()).select_from(Panel))
+    with pytest.raises(panels.CannotInviteYourself):
+        partners.create_client_panel(
+            partner,
+            name="Self",
+            client_email=partner.user.email.upper(),
+            client_owns=True,
+            actor=partner.user,
+        )
+    assert db.session.scalar(select(func.count()).select_from(Panel)) == before
+
+
+def test_a_new_invitation_replaces_the_waiting_one_and_expired_ones_are_not_listed(app):
+    panel = factories.create_panel()
+    first, _ = invitations.invite(
+        InvitationKind.ACCESS, panel=panel, email="a@example.com", groups=1, actor=panel.owner
+    )
+    second, _ = invitations.invite(
+        InvitationKind.ACCESS, panel=panel, email="a@example.com", groups=2, actor=panel.owner
+    )
+    assert first.revoked_at is not None
+    assert panels.open_invitations(panel) == [second]
+    with time_machine.travel(utcnow() + timedelta(days=8)):
+        assert panels.open_invitations(panel) == []
+
+
+def test_partner_numbers_skip_nothing_through_rejections(app):
+    staff = factories.create_user(is_staff=True)
+    rejected = partners.apply(
+        factories.create_user(), company="R", vat_number="BG1111", expected_hostings=1
+    )
+    partners.reject(rejected, reason="no", actor=staff)
+    assert rejected.number is None
+    approved = factories.create_partner()
+    again = partners.apply(rejected.user, company="R2", vat_number="BG1111", expected_hostings=1)
+    partners.approve(again, minimum_deposit_cents=100, actor=staff)
+    assert (approved.number, again.number) == (1001, 1002)
+
+
+def test_every_access_change_is_audited(app):
+    partner = factories.create_partner()
+    panel = factories.create_panel()
+    owner = panel.owner
+    member = factories.create_user()
+    grant, _ = panels.add_person(panel, member.email, Group.WEB, actor=owner)
+    panels.set_groups(grant, Group.EMAIL, actor=owner)
+    _grant, (invitation, _t) = panels.add_person(panel, "new@example.com", 1, actor=owner)
+    invitations.revoke(invitation, actor=owner)
+    _inv, token = partners.invite_client_panel(
+        partner, panel_number=panel.number, email=owner.email, groups=Group.WEB, actor=partner.user
+    )
+    partners.accept_invitation(token, owner)
+    partners.unlink(panel, actor=owner)
+    panels.transfer_ownership(panel, member, actor=owner)
+    panels.remove_person(panels.grant_of(panel, owner), actor=member)
+    assert actions(panel) == [
+        "panel.create",
+        "grant.create",
+        "grant.update",
+        "invitation.access",
+        "invitation.revoke",
+        "invitation.client_link",
+        "client.link",
+        "invitation.accept",
+        "client.unlink",
+        "panel.transfer",
+        "grant.delete",
+    ]
+    transfer = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "panel.transfer")
+    ).one()
+    assert transfer.actor_id == owner.id
+    assert transfer.details["old_owner_groups"] == ["billing", "domains", "email", "web"]
+    assert transfer.details["new_owner_had"] == ["email"]

@@ -67,8 +67,8 @@ def test_partner_a_cannot_reach_partner_b(testapp, login_as, two_partners, htmx)
     body = {
         "csrf_token": token,
         "email": "evil@example.com",
-        "web": "y",
-        "domains": "y",
+        "can_web": "y",
+        "can_domains": "y",
         "note": "mine",
         "new_owner": str(a.user.id),
         "confirm": "y",
@@ -82,8 +82,32 @@ def test_partner_a_cannot_reach_partner_b(testapp, login_as, two_partners, htmx)
 
 
 @pytest.mark.parametrize(
-    "path", ["/panels/abc", "/panels/-1", "/panels/1e3", "/panels/%20100001", "/panels/100001.0"]
+    "path",
+    [
+        "/panels/abc",
+        "/panels/-1",
+        "/panels/1e3",
+        "/panels/%20100001",
+        "/panels/100001.0",
+        "/panels/99999999999999999999",
+        "/panels/99999999999999999999/access/",
+        "/staff/partners/123456789012345678901234567890",
+    ],
 )
 def test_malformed_panel_numbers_are_not_found(testapp, login_as, create_user, path):
     login_as(create_user())
     assert testapp.get(path, expect_errors=True).status_int == 404
+
+
+def test_huge_ids_in_forms_posted_by_the_owner_are_not_found(testapp, login_as):
+    panel = factories.create_panel()
+    login_as(panel.owner)
+    token = csrf_token(testapp)
+    huge = "9" * 25
+    for path in (
+        f"/panels/{panel.number}/access/{huge}",
+        f"/panels/{panel.number}/access/{huge}/delete",
+        f"/panels/{panel.number}/access/invitations/{huge}/revoke",
+        f"/partner/invitations/{huge}/revoke",
+    ):
+        assert testapp.post(path, {"csrf_token": token}, expect_errors=True).status_int == 404

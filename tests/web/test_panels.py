@@ -337,3 +337,80 @@ def test_statement_count_does_not_grow_with_client_panels(testapp, login_as, pat
     many = count_statements(testapp, path)
     assert few == many, (few, many)
     assert few <= 12
+
+
+def test_mass_assigned_fields_are_ignored_on_apply_create_and_approve(
+    testapp, make_testapp, login_as
+):
+    applicant = factories.create_user()
+    login_as(applicant)
+    fields = dict(testapp.get("/partner/apply").forms["apply-form"].submit_fields())
+    fields.update(
+        company="Evil",
+        vat_number="BG1234",
+        expected_hostings="3",
+        number="1",
+        status="approved",
+        user_id="1",
+        minimum_deposit_cents="0",
+    )
+    testapp.post("/partner/apply", fields)
+    partner = db.session.scalar(select(Partner))
+    assert (partner.number, partner.status.value, partner.user_id) == (
+        None,
+        "applied",
+        applicant.id,
+    )
+
+    staff = login_as(factories.create_user(is_staff=True), make_testapp())
+    fields = dict(staff.get(f"/staff/partners/{partner.id}").forms["approve-form"].submit_fields())
+    fields.update(minimum_deposit="100", number="7", partner_number="7", user_id="1")
+    staff.post(f"/staff/partners/{partner.id}/approve", fields)
+    db.session.refresh(partner)
+    assert (partner.number, partner.minimum_deposit_cents) == (1001, 10_000)
+
+    fields = dict(testapp.get("/partner/clients/new").forms["client-panel-form"].submit_fields())
+    other = factories.create_user()
+    fields.update(
+        name="Client",
+        owner_id=str(other.id),
+        owner="partner",
+        is_staff="1",
+        number="1",
+        partner_id="999",
+    )
+    testapp.post("/partner/clients", fields)
+    panel = db.session.scalar(select(Panel).where(Panel.name == "Client"))
+    assert panel.owner_id == applicant.id and panel.number >= 100001
+    assert (
+        db.session.scalar(select(ClientLink.partner_id).where(ClientLink.panel_id == panel.id))
+        == partner.id
+    )
+    assert not db.session.get(User, applicant.id).is_staff
+
+
+def test_a_refused_client_panel_leaves_nothing_behind(testapp, login_as):
+    partner = factories.create_partner()
+    login_as(partner.user)
+    form = testapp.get("/partner/clients/new").forms["client-panel-form"]
+    form["name"], form["owner"], form["client_email"] = "Mine", "client", partner.user.email
+    response = form.submit(expect_errors=True)
+    assert response.status_int == 422
+    assert "Mine" not in response.html.select_one(".panel-switcher").text  # not even there
+    assert "Въведете имейла на клиента, а не своя." in response.text
+    assert db.session.scalar(select(func.count()).select_from(Panel)) == 0
+
+
+def test_the_wrong_account_is_not_told_whom_an_invitation_was_for(testapp, login_as):
+    panel = factories.create_panel()
+    from models import InvitationKind
+    from rules import invitations
+
+    _inv, token = invitations.invite(
+        InvitationKind.ACCESS, panel=panel, email="secret@example.com", groups=1, actor=panel.owner
+    )
+    db.session.commit()
+    login_as(factories.create_user())
+    response = testapp.get(f"/invitations/{token}", expect_errors=True)
+    assert response.status_int == 403
+    assert "secret@example.com" not in response.text

@@ -12,7 +12,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from config import TestConfig
-from models import db
+from models import Group, db
 from rules.access import OWNER
 from tests.web.world import build_world
 from web import create_app
@@ -59,6 +59,10 @@ ROUTES = {
     "panels.create": Route(LOGIN),
     "panels.show": Route(PANEL, panel_args(), need=None, who="member"),
     "panels.audit_log": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "panels.domains": Route(PANEL, panel_args(), need=Group.DOMAINS, who="member"),
+    "panels.web": Route(PANEL, panel_args(), need=Group.WEB, who="member"),
+    "panels.email": Route(PANEL, panel_args(), need=Group.EMAIL, who="member"),
+    "panels.billing": Route(PANEL, panel_args(), need=Group.BILLING, who="member"),
     "access.show": Route(PANEL, panel_args(), need=OWNER, who="owner"),
     "access.add": Route(PANEL, panel_args(), need=OWNER, who="owner"),
     "access.update": Route(

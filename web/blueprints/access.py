@@ -43,7 +43,7 @@ def _render(panel, status=200, add_form=None):
         forms={g.id: GrantGroupsForm(formdata=None).set_groups(g.groups) for g in grants},
         add_form=add_form or AddPersonForm(formdata=None),
         invitations=panels.open_invitations(panel),
-        link=partners.link_of(panel),
+        link=panels.link_of(panel),
     )
 
 

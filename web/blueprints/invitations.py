@@ -4,8 +4,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from models import InvitationKind, db
-from rules import invitations
+from models import db
+from rules import invitations, partners
 from web.panel_forms import AcceptForm
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
@@ -26,13 +26,11 @@ def show(token):
 @login_required
 def accept(token):
     """Accept the invitation; for a partner's, with the groups the partner gets."""
-    invitation = invitations.find(token)
-    form = AcceptForm()
-    chosen = None if invitation.kind == InvitationKind.ACCESS else form.groups()
-    invitations.accept(invitation, current_user, partner_groups=chosen)
+    chosen = AcceptForm().groups()  # ignored for an access invitation: its groups are set
+    panel = partners.accept_invitation(token, current_user, partner_groups=chosen)
     db.session.commit()
     flash(_("Accepted. The panel is in your list."), "success")
-    return redirect(url_for("panels.show", number=invitation.panel.number), 303)
+    return redirect(url_for("panels.show", number=panel.number), 303)
 
 
 @bp.post("/<token>/decline")

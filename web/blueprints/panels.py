@@ -11,11 +11,28 @@ from models import KIND_GROUP, AuditEntry, Group, Product, db
 from rules import access, listings, panels
 from rules.domains import registrable
 from web import htmx
-from web.panel_forms import PanelForm, SearchForm
+from web.panel_forms import PanelForm, SearchForm, listing_request
 
 bp = Blueprint("panels", __name__, url_prefix="/panels")
 
-SECTIONS = [Group.DOMAINS, Group.WEB, Group.EMAIL, Group.BILLING]
+#: the section page of each group, at /panels/<number>/<name>
+SECTIONS = {
+    "domains": Group.DOMAINS,
+    "web": Group.WEB,
+    "email": Group.EMAIL,
+    "billing": Group.BILLING,
+}
+
+
+def _in_section(product, group):
+    # Billing covers every product: it is where renewals and payments are seen.
+    return group == Group.BILLING or KIND_GROUP[product.kind] == group
+
+
+def _products(panel):
+    return db.session.scalars(
+        select(Product).where(Product.panel_id == panel.id).order_by(Product.domain, Product.id)
+    ).all()
 
 
 @bp.before_request
@@ -24,16 +41,11 @@ def _require_login():
     """Every page here belongs to a logged-in user."""
 
 
-def _page_number():
-    return request.args.get("page", 1, type=lambda v: int(v) if v.isdigit() and len(v) < 7 else 1)
-
-
 @bp.get("/")
 def index():
     """List every panel the user owns or holds a grant on."""
-    search = SearchForm(request.args)
-    term = search.q.data if search.validate() else ""
-    result = listings.visible_panels(current_user, search=term, page=_page_number())
+    search, term, page = listing_request(request.args)
+    result = listings.visible_panels(current_user, search=term, page=page)
     return htmx.render(
         "panels/index.html", "panels/_list.html", result=result, search=search, form=PanelForm()
     )
@@ -58,15 +70,13 @@ def create():
 def show(number):
     """Show a panel's products by domain, and the sections the user's groups open."""
     member = access.panel_for(current_user, number)
-    products = db.session.scalars(
-        select(Product).where(Product.panel_id == member.panel.id).order_by(Product.domain)
-    ).all()
+    products = _products(member.panel)
     by_domain = defaultdict(list)
     for product in products:
         by_domain[registrable(product.domain) if product.domain else ""].append(product)
     sections = {
-        group: [p for p in products if KIND_GROUP[p.kind] == group or group == Group.BILLING]
-        for group in SECTIONS
+        name: (group, [p for p in products if _in_section(p, group)])
+        for name, group in SECTIONS.items()
         if member.has(group)
     }
     return render_template(
@@ -89,3 +99,20 @@ def audit_log(number):
         .limit(200)
     ).all()
     return render_template("panels/audit.html", panel=member.panel, entries=entries)
+
+
+def _section_page(name, group):
+    def section(number):
+        member = access.panel_for(current_user, number, group)
+        products = [p for p in _products(member.panel) if _in_section(p, group)]
+        return render_template(
+            "panels/section.html", panel=member.panel, name=name, group=group, products=products
+        )
+
+    section.__name__ = name
+    section.__doc__ = "Show the panel's section that this group opens."
+    return section
+
+
+for _name, _group in SECTIONS.items():
+    bp.add_url_rule(f"/<int:number>/{_name}", view_func=_section_page(_name, _group))

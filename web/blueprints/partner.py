@@ -6,10 +6,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from models import Invitation, PartnerStatus, db
-from rules import access, invitations, listings, partners
+from rules import access, invitations, listings, panels, partners
 from rules.errors import NotFound, PermissionDenied
 from web import errors, htmx, mail, notify
-from web.panel_forms import ApplyForm, ClientPanelForm, InviteClientForm, NoteForm, SearchForm
+from web.panel_forms import (
+    ApplyForm,
+    ClientPanelForm,
+    InviteClientForm,
+    NoteForm,
+    listing_request,
+)
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
@@ -58,18 +64,12 @@ def apply_submit():
     return render_template("partner/apply.html", form=form), 422
 
 
-def _page():
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
-
-
 @bp.get("/clients")
 def clients():
     """List the client panels: owner, products, the partner's groups, next expiry, note."""
     partner = approved_partner()
-    search = SearchForm(request.args)
-    term = search.q.data if search.validate() else ""
-    result = listings.client_panels(partner, search=term, page=_page())
+    search, term, page = listing_request(request.args)
+    result = listings.client_panels(partner, search=term, page=page)
     return htmx.render(
         "partner/clients.html",
         "partner/_clients_table.html",
@@ -94,14 +94,18 @@ def create_client():
     form = ClientPanelForm()
     if not form.validate():
         return render_template("partner/new_client.html", form=form), 422
-    panel, invited = partners.create_client_panel(
-        partner,
-        name=form.name.data,
-        client_email=form.client_email.data or None,
-        client_owns=form.owner.data == "client",
-        groups=form.groups(),
-        actor=current_user,
-    )
+    try:
+        panel, invited = partners.create_client_panel(
+            partner,
+            name=form.name.data,
+            client_email=form.client_email.data or None,
+            client_owns=form.owner.data == "client",
+            groups=form.groups(),
+            actor=current_user,
+        )
+    except panels.CannotInviteYourself as error:
+        form.client_email.errors.append(error.message)
+        return render_template("partner/new_client.html", form=form), 422
     db.session.commit()
     flash(_("The client panel “%(name)s” is created.", name=panel.name), "success")
     response = redirect(url_for("panels.show", number=panel.number), 303)
@@ -139,13 +143,13 @@ def invite_client_submit():
 def save_note(number):
     """Save the partner's private note about a client panel."""
     partner = approved_partner()
-    link = partners.link_of(access.panel_for(current_user, number).panel)
+    link = panels.link_of(access.panel_for(current_user, number).panel)
     if link is None or link.partner_id != partner.id:
         raise NotFound()
     form = NoteForm()
     if not form.validate():
         return errors.render_error(422, form.note.errors[0])
-    partners.set_note(link, form.note.data, actor=current_user)
+    partners.set_note(link, form.note.data)
     db.session.commit()
     if htmx.is_partial():
         return render_template("partner/_note.html", link=link, form=form, saved=True)
