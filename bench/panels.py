@@ -14,62 +14,33 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import flask_migrate
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, select, text
 
 from config import TestConfig, normalize_database_url
-from models import ClientLink, Grant, Panel, Product, ProductKind, db
+from models import ClientLink, Panel, db
 from rules import partners, users
-from rules.numbers import next_number
+from tests import factories
 from web import create_app
 
 PASSWORD = "benchmark password"  # noqa: S105
-KINDS = [ProductKind.DOMAIN, ProductKind.HOSTING, ProductKind.EMAIL, ProductKind.HOSTING]
 
 
 def make_partner(name, clients, products_per_panel, staff):
     user = users.register_user(email=f"{name}@bench.example", name=name, password=PASSWORD)
     partner = partners.apply(user, company=name, vat_number="BG1234567", expected_hostings=1)
     partners.approve(partner, minimum_deposit_cents=100, actor=staff)
-    owner = users.register_user(email=f"{name}-clients@bench.example", name="C", password=PASSWORD)
-    db.session.flush()
-    today = date.today()
-    for i in range(clients):
-        number = next_number("panel")
-        panel_id = db.session.execute(
-            insert(Panel)
-            .values(number=number, name=f"{name} {i:04d}", owner_id=owner.id)
-            .returning(Panel.id)
-        ).scalar()
-        db.session.execute(
-            insert(ClientLink).values(panel_id=panel_id, partner_id=partner.id, note="")
-        )
-        db.session.execute(insert(Grant).values(panel_id=panel_id, user_id=user.id, groups=15))
-        db.session.execute(
-            insert(Product),
-            [
-                {
-                    "panel_id": panel_id,
-                    "plan_name": "Plan",
-                    "kind": KINDS[j % 4],
-                    "domain": (f"sub{j}." if j % 4 == 3 else "") + f"c{number}.bg",
-                    "expires_on": today + timedelta(days=(i * 7 + j) % 400),
-                }
-                for j in range(products_per_panel)
-            ],
-        )
-    db.session.commit()
+    factories.add_client_panels(partner, clients, products_per_panel=products_per_panel)
     first_panel = db.session.scalar(
-        text(
-            "SELECT p.number FROM panels p JOIN client_links l ON l.panel_id = p.id "
-            "WHERE l.partner_id = :id ORDER BY p.id LIMIT 1"
-        ),
-        {"id": partner.id},
+        select(Panel.number)
+        .join(ClientLink, ClientLink.panel_id == Panel.id)
+        .where(ClientLink.partner_id == partner.id)
+        .order_by(Panel.id)
+        .limit(1)
     )
     return user.email, first_panel
 

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
-from models import ALL_GROUPS, Grant, Group, Panel, Product, db
+from models import ALL_GROUPS, Grant, Group, Panel, db
 from rules.errors import NotFound, PermissionDenied
 
 #: the owner's own requirement, beyond any group
@@ -63,12 +63,3 @@ def panel_for(user, number, need=None):
     """Load a panel by its public number and check the user may act: the one-line access helper."""
     panel = db.session.scalar(select(Panel).where(Panel.number == number))
     return require(user, panel, need)
-
-
-def product_for(user, number, product_id, need=None):
-    """Load a product of the panel ``number``; a product of another panel is simply not found."""
-    member = panel_for(user, number, need)
-    product = db.session.get(Product, product_id)
-    if product is None or product.panel_id != member.panel.id:
-        raise NotFound()
-    return member, product

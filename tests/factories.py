@@ -81,3 +81,44 @@ def link_client(partner, panel, groups):
 
     partners.link_panel(partner, panel, Group(groups), actor=panel.owner)
     db.session.commit()
+
+
+def add_client_panels(partner, count, *, products_per_panel=2, owner=None):
+    """Add ``count`` client panels of ``partner`` quickly, with plain inserts (for volume)."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import insert
+
+    from models import ClientLink, Grant, Panel, Product, ProductKind
+    from rules.numbers import next_number
+
+    kinds = [ProductKind.DOMAIN, ProductKind.HOSTING, ProductKind.EMAIL, ProductKind.HOSTING]
+    owner = owner or create_user()
+    today = date.today()
+    for i in range(count):
+        number = next_number("panel")
+        panel_id = db.session.execute(
+            insert(Panel)
+            .values(number=number, name=f"Client {number}", owner_id=owner.id)
+            .returning(Panel.id)
+        ).scalar()
+        db.session.execute(
+            insert(ClientLink).values(panel_id=panel_id, partner_id=partner.id, note="")
+        )
+        db.session.execute(
+            insert(Grant).values(panel_id=panel_id, user_id=partner.user_id, groups=15)
+        )
+        db.session.execute(
+            insert(Product),
+            [
+                {
+                    "panel_id": panel_id,
+                    "plan_name": "Plan",
+                    "kind": kinds[j % 4],
+                    "domain": (f"sub{j}." if j % 4 == 3 else "") + f"c{number}.bg",
+                    "expires_on": today + timedelta(days=(i * 7 + j) % 400),
+                }
+                for j in range(products_per_panel)
+            ],
+        )
+    db.session.commit()

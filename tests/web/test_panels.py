@@ -1,10 +1,9 @@
 import re
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, select
 
 from models import ALL_GROUPS, ClientLink, Grant, Group, Panel, Partner, User, db
-from rules.numbers import next_number
 from tests import factories
 from tests.web.test_routes import csrf_token
 
@@ -289,51 +288,13 @@ def count_statements(testapp, path):
     return counter.count
 
 
-def add_client_panels(partner, n):
-    """Add n client panels with two products each, quickly (plain inserts)."""
-    owner = factories.create_user()
-    for _ in range(n):
-        number = next_number("panel")
-        panel_id = db.session.execute(
-            insert(Panel)
-            .values(number=number, name=f"P{number}", owner_id=owner.id)
-            .returning(Panel.id)
-        ).scalar()
-        db.session.execute(
-            insert(ClientLink).values(panel_id=panel_id, partner_id=partner.id, note="")
-        )
-        db.session.execute(
-            insert(Grant).values(panel_id=panel_id, user_id=partner.user_id, groups=3)
-        )
-        from models import Product, ProductKind
-
-        db.session.execute(
-            insert(Product),
-            [
-                dict(
-                    panel_id=panel_id,
-                    plan_name="Hosting",
-                    kind=ProductKind.HOSTING,
-                    domain=f"d{number}.bg",
-                ),
-                dict(
-                    panel_id=panel_id,
-                    plan_name="Domain",
-                    kind=ProductKind.DOMAIN,
-                    domain=f"d{number}.bg",
-                ),
-            ],
-        )
-    db.session.commit()
-
-
 @pytest.mark.parametrize("path", ["/partner/clients", "/panels/", "/"])
 def test_statement_count_does_not_grow_with_client_panels(testapp, login_as, path):
     partner = factories.create_partner()
-    add_client_panels(partner, 10)
+    factories.add_client_panels(partner, 10)
     login_as(partner.user)
     few = count_statements(testapp, path)
-    add_client_panels(partner, 990)
+    factories.add_client_panels(partner, 990)
     many = count_statements(testapp, path)
     assert few == many, (few, many)
     assert few <= 12
