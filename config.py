@@ -106,6 +106,7 @@ class Config:
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
 
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
+    EMAIL_VERIFICATION_MAX_AGE = timedelta(days=7)
     #: Argon2id cost (argon2-cffi's RFC 9106 low-memory profile); rehashed on login when changed
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = _env_int("ARGON2_MEMORY_COST", 64 * 1024)

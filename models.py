@@ -86,6 +86,12 @@ class User(db.Model):
     #: bumped on logout, password or email change: every older session cookie stops working
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the user proved to read mail at ``email`` (a link from it); None until then
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def email_verified(self):
+        return self.email_verified_at is not None
 
     # Flask-Login protocol: the session holds "<id>.<version>", so a bumped version logs out.
     is_active = True

@@ -58,18 +58,20 @@ def give_access(panel, user, groups, *, actor, action="grant.create"):
 
 
 def add_person(panel, email, groups, *, actor):
-    """Let a person in: a registered user at once, an unknown email by invitation.
+    """Let a person in: a user with a confirmed address at once, anyone else by invitation.
 
-    Returns ``(grant, None)`` or ``(None, (invitation, token))``.
+    An account whose address is not confirmed could belong to someone who typed another
+    person's email; the invitation reaches the real mailbox. Returns ``(grant, None)`` or
+    ``(None, (invitation, token))``.
     """
     email = normalize_email(email)
     owner = db.session.get(User, panel.owner_id)
     if email == owner.email:
         raise CannotInviteYourself()
     user = find_user_by_email(email)
-    if user is not None:
-        if grant_of(panel, user) is not None:
-            raise AlreadyMember()
+    if user is not None and grant_of(panel, user) is not None:
+        raise AlreadyMember()
+    if user is not None and user.email_verified:
         return give_access(panel, user, groups, actor=actor), None
     return None, invitations.invite(
         InvitationKind.ACCESS, panel=panel, email=email, groups=groups, actor=actor

@@ -16,7 +16,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import audit, invitations, panels
+from rules import audit, invitations, panels, users
 from rules.errors import DomainError, PermissionDenied
 from rules.numbers import next_number
 from rules.users import normalize_email
@@ -148,6 +148,7 @@ def accept_invitation(token, user, *, partner_groups=None):
     """
     invitation = invitations.find(token, lock=True)
     invitations.check_usable(invitation, user)
+    users.mark_email_verified(user, invitation.email)  # the token came by mail there
     panel = invitation.panel
     groups = invitation.groups if partner_groups is None else Group(partner_groups)
     if invitation.kind == InvitationKind.ACCESS:

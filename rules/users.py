@@ -7,11 +7,12 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from models import DEFAULT_LANGUAGE, LANGUAGES, User, db
+from models import DEFAULT_LANGUAGE, LANGUAGES, User, db, utcnow
 from rules import passwords
 from rules.errors import DomainError
 
 RESET_SALT = "password-reset"
+VERIFY_SALT = "verify-email"
 
 
 class InvalidEmail(DomainError):
@@ -44,6 +45,13 @@ class SameEmail(DomainError):
 class WrongPassword(DomainError):
     def default_message(self):
         return _l("The current password is not correct.")
+
+
+class InvalidVerificationToken(DomainError):
+    status = 400
+
+    def default_message(self):
+        return _l("This confirmation link is invalid or expired. Ask for a new one.")
 
 
 class InvalidResetToken(DomainError):
@@ -142,6 +150,7 @@ def change_email(user, *, current_password, new_email):
     if find_user_by_email(new_email) is not None:
         raise EmailTaken()
     user.email = new_email
+    user.email_verified_at = None  # the new address has to prove itself
     revoke_sessions(user)
 
 
@@ -183,4 +192,37 @@ def user_for_reset_token(token, secret_key, *, max_age_seconds):
     user = db.session.get(User, data["u"])
     if user is None or data.get("p") != _password_fingerprint(user):
         raise InvalidResetToken()
+    return user
+
+
+def reset_password(user, new_password):
+    """Set the password chosen through an emailed link, which also confirms the address."""
+    set_password(user, new_password)
+    mark_email_verified(user, user.email)
+
+
+def mark_email_verified(user, email):
+    """Record that the user read mail sent to ``email`` (if that is still its address)."""
+    if user.email == email and user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+
+
+def make_verification_token(user, secret_key):
+    """Return a signed token that confirms the user's current email address."""
+    return URLSafeTimedSerializer(secret_key, salt=VERIFY_SALT).dumps(
+        {"u": user.id, "e": user.email}
+    )
+
+
+def verify_email(token, secret_key, *, max_age_seconds):
+    """Confirm the address a valid token was sent to; return the user."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=VERIFY_SALT)
+    try:
+        data = serializer.loads(token, max_age=max_age_seconds)
+    except (SignatureExpired, BadSignature) as exc:
+        raise InvalidVerificationToken() from exc
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not isinstance(data.get("e"), str) or data["e"] != user.email:
+        raise InvalidVerificationToken()
+    mark_email_verified(user, data["e"])
     return user

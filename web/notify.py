@@ -1,8 +1,9 @@
 """The emails the panel, access and partner areas send, rendered in the recipient's language."""
 
-from flask import url_for
+from flask import current_app, url_for
 
 from models import DEFAULT_LANGUAGE, User, db
+from rules import users
 from rules.users import find_user_by_email
 from web import mail
 
@@ -34,3 +35,10 @@ def partner_decision(partner):
         partner=partner,
         url=url_for("partner.index", _external=True),
     )
+
+
+def email_verification(user):
+    """The mail whose link confirms the user's current address."""
+    token = users.make_verification_token(user, current_app.config["SECRET_KEY"])
+    url = url_for("auth.confirm_email", token=token, _external=True)
+    return mail.render_message(user.email, user.language, "verify_email", user=user, url=url)

@@ -23,6 +23,7 @@ class World:
     applicant: object
     staff: object
     reset_token: str
+    verify_token: str
 
     def user(self, who):
         return {
@@ -82,4 +83,5 @@ def build_world():
         applicant=applicant,
         staff=factories.create_user(is_staff=True),
         reset_token=users.make_reset_token(member, TestConfig.SECRET_KEY),
+        verify_token=users.make_verification_token(member, TestConfig.SECRET_KEY),
     )

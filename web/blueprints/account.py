@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from models import db
 from rules import users
-from web import htmx, mail, sessions
+from web import htmx, mail, notify, sessions
 from web.forms import ChangeEmailForm, ChangePasswordForm, ProfileForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -115,8 +115,9 @@ def change_email():
             flash(_("Your email is changed. Other sessions have been logged out."), "success")
     response = make_response(_answer("account/_email.html", "email_form", form, ok))
     if ok:
+        response.headers["HX-Refresh"] = "true"  # the page shows the address and its status
         notice = mail.render_message(
             old_email, current_user.language, "email_changed", user=current_user
         )
-        mail.send_after(response, notice)
+        mail.send_after(response, notice, notify.email_verification(current_user))
     return response

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 from models import db
 from rules import users
 from rules.redirects import safe_next
-from web import database, htmx, mail, sessions
+from web import database, htmx, mail, notify, sessions
 from web.extensions import limiter
-from web.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from web.forms import EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 
 bp = Blueprint("auth", __name__)
 
@@ -61,7 +61,8 @@ def signup_submit():
             db.session.commit()
             sessions.start_session(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            return redirect(_next_url(form.next.data), 303)
+            response = redirect(_next_url(form.next.data), 303)
+            return mail.send_after(response, notify.email_verification(user))
     return htmx.render("auth/signup.html", "auth/_signup_form.html", 422, form=form)
 
 
@@ -142,8 +143,13 @@ def _user_for_token(token):
 
 
 @bp.errorhandler(users.InvalidResetToken)
-def _invalid_reset_link(error):
-    return render_template("auth/reset_invalid.html", message=error.message), 400
+@bp.errorhandler(users.InvalidVerificationToken)
+def _invalid_link(error):
+    if isinstance(error, users.InvalidVerificationToken):
+        retry = url_for("account.show") if current_user.is_authenticated else url_for("auth.login")
+    else:
+        retry = url_for("auth.forgot_password")
+    return render_template("auth/reset_invalid.html", message=error.message, retry=retry), 400
 
 
 @bp.get("/password/reset/<token>")
@@ -162,7 +168,7 @@ def reset_password_submit(token):
     form = ResetPasswordForm()
     if form.validate():
         try:
-            users.set_password(user, form.password.data)
+            users.reset_password(user, form.password.data)
         except users.WeakPassword as error:
             form.password.errors.append(error.message)
         else:
@@ -170,3 +176,34 @@ def reset_password_submit(token):
             flash(_("Your password is changed. Log in with the new one."), "success")
             return redirect(url_for("auth.login"), 303)
     return htmx.render("auth/reset.html", "auth/_reset_form.html", 422, form=form, token=token)
+
+
+def _verification_max_age():
+    return current_app.config["EMAIL_VERIFICATION_MAX_AGE"].total_seconds()
+
+
+@bp.get("/email/confirm/<token>")
+def confirm_email(token):
+    """Show the button that confirms an address (a GET must not change anything)."""
+    return render_template("auth/confirm_email.html", token=token, form=EmptyForm())
+
+
+@bp.post("/email/confirm/<token>")
+def confirm_email_submit(token):
+    """Confirm the address the link was sent to."""
+    users.verify_email(
+        token, current_app.config["SECRET_KEY"], max_age_seconds=_verification_max_age()
+    )
+    db.session.commit()
+    flash(_("Your email address is confirmed. Thank you."), "success")
+    return redirect(url_for("main.index"), 303)
+
+
+@bp.post("/email/confirm")
+@login_required
+@limiter.limit(_limit("RESET_RATE_LIMIT"))
+def resend_confirmation():
+    """Send the confirmation link again to the user's current address."""
+    flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "info")
+    response = redirect(url_for("account.show"), 303)
+    return mail.send_after(response, notify.email_verification(current_user))
