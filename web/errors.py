@@ -18,6 +18,7 @@ ERRORS = {
     403: (_l("Not allowed"), _l("You do not have the rights needed for this action.")),
     404: (_l("Not found"), _l("There is no such page, or it is not visible to you.")),
     405: (_l("Method not allowed"), _l("This address does not accept this kind of request.")),
+    410: (_l("No longer valid"), _l("This link or request is no longer valid.")),
     413: (_l("Too large"), _l("What you sent is too large.")),
     422: (_l("Cannot process"), _l("Some of the data is not valid. Correct it and try again.")),
     429: (_l("Too many requests"), _l("Too many attempts. Wait a little and try again.")),

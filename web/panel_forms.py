@@ -130,15 +130,18 @@ class InviteClientForm(GroupsMixin, FlaskForm):
     panel_number = IntegerField(
         _l("Panel number"),
         validators=[
-            DataRequired(_l("Enter the panel number.")),
-            NumberRange(1, 10**12, _l("Enter the panel number.")),
+            DataRequired(_l("Enter the panel number: digits only.")),
+            NumberRange(1, 10**12, _l("Enter the panel number: digits only.")),
         ],
     )
     email = _email(_l("Email of the panel's owner"))
 
 
 class NoteForm(FlaskForm):
-    note = TextAreaField(_l("Private note"), validators=[Length(max=2000)])
+    note = TextAreaField(
+        _l("Private note"),
+        validators=[Length(max=2000, message=_l("Use at most 2000 characters."))],
+    )
 
 
 class SearchForm(FlaskForm):
@@ -164,6 +167,13 @@ class ApproveForm(FlaskForm):
             DataRequired(_l("Enter a whole number of euro from 1 to 1000000.")),
             NumberRange(1, 1_000_000, _l("Enter a whole number of euro from 1 to 1000000.")),
         ],
+    )
+
+
+class SuspendForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I understand that the partner's pages stop working until staff lifts this."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
     )
 
 

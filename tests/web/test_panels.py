@@ -375,3 +375,55 @@ def test_the_wrong_account_is_not_told_whom_an_invitation_was_for(testapp, login
     response = testapp.get(f"/invitations/{token}", expect_errors=True)
     assert response.status_int == 403
     assert "secret@example.com" not in response.text
+
+
+def test_suspending_a_partner_needs_confirmation(testapp, login_as):
+    partner = factories.create_partner()
+    login_as(factories.create_user(is_staff=True))
+    form = testapp.get(f"/staff/partners/{partner.id}").forms["suspend-form"]
+    assert form.submit(expect_errors=True).status_int == 422
+    db.session.refresh(partner)
+    assert partner.is_approved
+    form["confirm"] = True
+    assert form.submit().status_int == 303
+    db.session.refresh(partner)
+    assert partner.status.value == "suspended"
+    assert partner.user.email in db.session.scalars(select(User.email)).all()
+
+
+def test_no_second_application_form_while_one_is_pending(testapp, login_as):
+    from rules import partners
+
+    user = factories.create_user()
+    partners.apply(user, company="A", vat_number="BG1234", expected_hostings=1)
+    db.session.commit()
+    login_as(user)
+    assert testapp.get("/partner/apply").headers["Location"] == "/partner/"
+
+
+def test_a_too_long_note_is_refused_in_place(testapp, login_as):
+    partner = factories.create_partner()
+    panel = factories.create_panel()
+    factories.link_client(partner, panel, Group.WEB)
+    login_as(partner.user)
+    response = testapp.post(
+        f"/partner/clients/{panel.number}/note",
+        {"csrf_token": csrf_token(testapp), "note": "x" * 2001},
+        headers={"HX-Request": "true"},
+        expect_errors=True,
+    )
+    assert response.status_int == 422
+    assert response.text.lstrip().startswith("<form") and "2000" in response.text
+    assert db.session.scalar(select(ClientLink.note)) == ""
+
+
+def test_home_lists_the_invitations_waiting_for_the_user(testapp, login_as):
+    panel = factories.create_panel(name="Салон")
+    invitee = factories.create_user("wanted@example.com", verified=False)
+    from rules import panels
+
+    panels.add_person(panel, invitee.email, Group.WEB, actor=panel.owner)
+    db.session.commit()
+    login_as(invitee)
+    home = testapp.get("/")
+    assert "Покани, които чакат вашия отговор" in home.text and "Салон" in home.text

@@ -1,7 +1,7 @@
 """Sign-up, login, logout and password reset."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -60,7 +60,8 @@ def signup_submit():
         else:
             db.session.commit()
             sessions.start_session(user)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
+            with force_locale(user.language):
+                flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
             response = redirect(_next_url(form.next.data), 303)
             return mail.send_after(response, notify.email_verification(user))
     return htmx.render("auth/signup.html", "auth/_signup_form.html", 422, form=form)

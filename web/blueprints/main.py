@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
-from models import db
-from rules import users
+from models import Invitation, db
+from rules import invitations, users
 from rules.redirects import safe_next
 from web import errors
 from web.forms import LanguageForm
@@ -16,8 +16,11 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index():
-    """Show the user's home, or what the program is to a visitor."""
-    return render_template("main/index.html")
+    """Show the user's home (with invitations waiting for it), or the program to a visitor."""
+    waiting = []
+    if current_user.is_authenticated:
+        waiting = invitations.waiting(Invitation.email == current_user.email)
+    return render_template("main/index.html", waiting=waiting)
 
 
 @bp.post("/language")

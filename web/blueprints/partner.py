@@ -43,7 +43,10 @@ def index():
 
 @bp.get("/apply")
 def apply():
-    """Show the application form."""
+    """Show the application form (only to users without a live application)."""
+    partner = partners.partner_of(current_user)
+    if partner is not None and partner.status != PartnerStatus.REJECTED:
+        return redirect(url_for("partner.index"))
     return render_template("partner/apply.html", form=ApplyForm())
 
 
@@ -148,6 +151,8 @@ def save_note(number):
         raise NotFound()
     form = NoteForm()
     if not form.validate():
+        if htmx.is_partial():
+            return render_template("partner/_note.html", link=link, form=form), 422
         return errors.render_error(422, form.note.errors[0])
     partners.set_note(link, form.note.data)
     db.session.commit()

@@ -18,7 +18,7 @@ from models import AuditEntry, Partner, PartnerStatus, db
 from rules import partners
 from rules.errors import NotFound
 from web import mail, notify
-from web.panel_forms import ApproveForm, RejectForm
+from web.panel_forms import ApproveForm, RejectForm, SuspendForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -61,12 +61,16 @@ def _partner(partner_id):
     return partner
 
 
-def _show(partner, status=200, approve_form=None, reject_form=None):
+def _show(partner, status=200, approve_form=None, reject_form=None, suspend_error=False):
+    suspend_form = SuspendForm(formdata=None)
+    if suspend_error:
+        suspend_form.confirm.errors = [_("Tick the box to confirm.")]
     return render_template(
         "staff/partner.html",
         partner=partner,
         approve_form=approve_form or ApproveForm(formdata=None),
         reject_form=reject_form or RejectForm(formdata=None),
+        suspend_form=suspend_form,
     ), status
 
 
@@ -111,6 +115,8 @@ def reject(partner_id):
 def suspend(partner_id):
     """Suspend an approved partner: its partner pages and link stop working."""
     partner = _partner(partner_id)
+    if not SuspendForm().validate():
+        return _show(partner, 422, suspend_error=True)
     partners.suspend(partner, actor=current_user)
     return _decided(partner, _("The partner is suspended."))
 
