@@ -180,17 +180,25 @@ def make_reset_token(user, secret_key):
     return serializer.dumps({"u": user.id, "p": _password_fingerprint(user)})
 
 
-def user_for_reset_token(token, secret_key, *, max_age_seconds):
-    """Return the user a valid, unused, unexpired reset token belongs to."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+def _token_user(token, secret_key, salt, max_age_seconds, error):
+    """Return (user, payload) of a signed, unexpired token of ours, or raise ``error``."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=salt)
     try:
         data = serializer.loads(token, max_age=max_age_seconds)
     except (SignatureExpired, BadSignature) as exc:
-        raise InvalidResetToken() from exc
+        raise error() from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
-        raise InvalidResetToken()
+        raise error()
     user = db.session.get(User, data["u"])
-    if user is None or data.get("p") != _password_fingerprint(user):
+    if user is None:
+        raise error()
+    return user, data
+
+
+def user_for_reset_token(token, secret_key, *, max_age_seconds):
+    """Return the user a valid, unused, unexpired reset token belongs to."""
+    user, data = _token_user(token, secret_key, RESET_SALT, max_age_seconds, InvalidResetToken)
+    if data.get("p") != _password_fingerprint(user):
         raise InvalidResetToken()
     return user
 
@@ -216,13 +224,10 @@ def make_verification_token(user, secret_key):
 
 def verify_email(token, secret_key, *, max_age_seconds):
     """Confirm the address a valid token was sent to; return the user."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=VERIFY_SALT)
-    try:
-        data = serializer.loads(token, max_age=max_age_seconds)
-    except (SignatureExpired, BadSignature) as exc:
-        raise InvalidVerificationToken() from exc
-    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
-    if user is None or not isinstance(data.get("e"), str) or data["e"] != user.email:
+    user, data = _token_user(
+        token, secret_key, VERIFY_SALT, max_age_seconds, InvalidVerificationToken
+    )
+    if data.get("e") != user.email:
         raise InvalidVerificationToken()
     mark_email_verified(user, data["e"])
     return user

@@ -78,24 +78,28 @@ def seed_demo():
 def _seed_program(people, today=None):
     today = today or date.today()
     staff = people["staff@demo.example"]
-    agency, webshop = people["agency@demo.example"], people["webshop@demo.example"]
-    studio = _partner(agency, "Студио Дизайн ООД", staff, 500)
-    shop = _partner(webshop, "Webshop Agency Ltd", staff, 300)
+    studio = _partner(people["agency@demo.example"], "Студио Дизайн ООД", staff, 500)
+    shop = _partner(people["webshop@demo.example"], "Webshop Agency Ltd", staff, 300)
     partners.apply(
         people["applicant@demo.example"],
         company="Фрийлансър ЕООД",
         vat_number="BG123456789",
         expected_hostings=8,
     )
+    _seed_studio(studio, people, today)
+    florist = people["florist@demo.example"]
+    panel = panels.create_panel(name="Florist Ltd", owner=florist, actor=florist)
+    _products(panel, "florist-sofia.com", today=today, months=(9, 9, 9))
+    partners.link_panel(shop, panel, Group.WEB | Group.EMAIL, actor=florist)
 
+
+def _seed_studio(studio, people, today):
+    """Partner 1001: its own panel, a client's panel, a panel it owns for a client, invitations."""
+    agency, bakery_owner = studio.user, people["bakery@demo.example"]
     own = panels.create_panel(name="Студио Дизайн – собствени сайтове", owner=agency, actor=agency)
     _products(own, "studio-design.bg", today=today)
 
-    bakery = panels.create_panel(
-        name="Пекарна Добруджа",
-        owner=people["bakery@demo.example"],
-        actor=people["bakery@demo.example"],
-    )
+    bakery = panels.create_panel(name="Пекарна Добруджа", owner=bakery_owner, actor=bakery_owner)
     _products(bakery, "pekarna-dobrudzha.bg", today=today, months=(1, 11, 11))
     db.session.add(
         Product(
@@ -106,7 +110,7 @@ def _seed_program(people, today=None):
             expires_on=today + timedelta(days=20),
         )
     )
-    partners.link_panel(studio, bakery, ALL_GROUPS, actor=people["bakery@demo.example"])
+    partners.link_panel(studio, bakery, ALL_GROUPS, actor=bakery_owner)
 
     dentist, _ = partners.create_client_panel(
         studio,
@@ -117,17 +121,7 @@ def _seed_program(people, today=None):
     )
     _products(dentist, "d-r-petrova.com", today=today, months=(6, 6, 2))
 
-    florist = panels.create_panel(
-        name="Florist Ltd",
-        owner=people["florist@demo.example"],
-        actor=people["florist@demo.example"],
-    )
-    _products(florist, "florist-sofia.com", today=today, months=(9, 9, 9))
-    partners.link_panel(
-        shop, florist, Group.WEB | Group.EMAIL, actor=people["florist@demo.example"]
-    )
-
-    # A client panel still waiting for its new owner to accept.
+    # A client panel still waiting for its new owner, and a designer invited to the studio.
     partners.create_client_panel(
         studio,
         name="Кафе Морско",
