@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from models import ALL_GROUPS, ClientLink, Grant, Group, Invitation, InvitationKind, Panel, User, db
 from rules import audit, invitations
@@ -136,7 +137,10 @@ def transfer_ownership(panel, new_owner, *, actor):
 def members(panel):
     """Return the grants of the panel with their users, newest last."""
     return db.session.scalars(
-        select(Grant).where(Grant.panel_id == panel.id).order_by(Grant.id)
+        select(Grant)
+        .options(joinedload(Grant.user))  # the dialog shows each member's name and email
+        .where(Grant.panel_id == panel.id)
+        .order_by(Grant.id)
     ).all()
 
 

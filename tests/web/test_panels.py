@@ -427,3 +427,13 @@ def test_home_lists_the_invitations_waiting_for_the_user(testapp, login_as):
     login_as(invitee)
     home = testapp.get("/")
     assert "Покани, които чакат вашия отговор" in home.text and "Салон" in home.text
+
+
+def test_access_dialog_statements_do_not_grow_with_members(testapp, login_as):
+    panel = factories.create_panel()
+    login_as(panel.owner)
+    factories.grant(panel, factories.create_user(), Group.WEB)
+    few = count_statements(testapp, f"/panels/{panel.number}/access/")
+    for _ in range(10):
+        factories.grant(panel, factories.create_user(), Group.EMAIL)
+    assert count_statements(testapp, f"/panels/{panel.number}/access/") == few
