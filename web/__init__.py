@@ -104,9 +104,19 @@ def _init_database(app):
 
 
 def _register_blueprints(app):
-    from web.blueprints import access, account, auth, invitations, main, panels, partner, staff
+    from web.blueprints import (
+        access,
+        account,
+        auth,
+        catalogue,
+        invitations,
+        main,
+        panels,
+        partner,
+        staff,
+    )
 
-    for module in (main, auth, account, panels, access, invitations, partner, staff):
+    for module in (main, auth, account, panels, access, invitations, partner, staff, catalogue):
         app.register_blueprint(module.bp)
 
 
@@ -114,6 +124,7 @@ def _init_request_hooks(app):
     app.after_request(htmx.move_flashes_to_trigger)
     app.after_request(security.set_security_headers)
 
+    app.jinja_env.filters.update(money=labels.money, percent=labels.percent)
     app.jinja_env.globals.update(
         switcher_panels=lambda: listings.visible_panels(current_user, per_page=SWITCHER_SIZE),
         partner_of=partners.partner_of,

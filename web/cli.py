@@ -6,7 +6,19 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from models import ALL_GROUPS, Group, InvitationKind, Product, ProductKind, User, db, utcnow
+from models import (
+    ALL_GROUPS,
+    Group,
+    InvitationKind,
+    Plan,
+    PlanKind,
+    PlanPeriod,
+    Product,
+    ProductKind,
+    User,
+    db,
+    utcnow,
+)
 from rules import invitations, panels, partners, users
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
@@ -71,8 +83,92 @@ def seed_demo():
     if partners.partner_of(people["agency@demo.example"]) is None:
         _seed_program(people)
         created = True
+    if db.session.scalar(select(Plan.id).limit(1)) is None:
+        _seed_catalogue()
+        created = True
     db.session.commit()
     return created
+
+
+#: (code, kind, Bulgarian name, English name, price in cents, base months, eligible, periods)
+DEMO_CATALOGUE = [
+    (
+        "web-start",
+        "shared_hosting",
+        "Хостинг Старт",
+        "Hosting Start",
+        299,
+        1,
+        False,
+        {12: 0, 24: 500},
+    ),
+    (
+        "web-business",
+        "shared_hosting",
+        "Хостинг Бизнес",
+        "Hosting Business",
+        599,
+        1,
+        True,
+        {12: 0, 24: 1000, 36: 1500},
+    ),
+    (
+        "web-pro",
+        "shared_hosting",
+        "Хостинг Про",
+        "Hosting Pro",
+        999,
+        1,
+        True,
+        {12: 0, 24: 1000, 36: 1500},
+    ),
+    (
+        "web-premium",
+        "shared_hosting",
+        "Хостинг Премиум",
+        "Hosting Premium",
+        1499,
+        1,
+        True,
+        {12: 0, 24: 1000, 36: 1500},
+    ),
+    ("vps-s", "vps", "VPS S", "VPS S", 1900, 1, False, {1: 0, 12: 800}),
+    ("vps-m", "vps", "VPS M", "VPS M", 3400, 1, False, {1: 0, 12: 800}),
+    ("mail-10", "email", "Поща 10 GB", "Mail 10 GB", 250, 1, False, {12: 0, 24: 500}),
+    (
+        "ssl-dv",
+        "ssl",
+        "SSL сертификат DV",
+        "SSL certificate DV",
+        2900,
+        12,
+        False,
+        {12: 0, 24: 1000},
+    ),
+    ("domain-bg", "domain", "Домейн .bg", "Domain .bg", 2500, 12, False, {12: 0, 24: 300}),
+    ("domain-xn--90ae", "domain", "Домейн .бг", "Domain .бг", 2500, 12, False, {12: 0}),
+    ("domain-com", "domain", "Домейн .com", "Domain .com", 1390, 12, False, {12: 0, 24: 300}),
+    ("domain-eu", "domain", "Домейн .eu", "Domain .eu", 990, 12, False, {12: 0, 24: 300}),
+    ("domain-net", "domain", "Домейн .net", "Domain .net", 1590, 12, False, {12: 0}),
+    ("domain-org", "domain", "Домейн .org", "Domain .org", 1490, 12, False, {12: 0}),
+]
+
+
+def _seed_catalogue():
+    for code, kind, name_bg, name_en, price, base, eligible, periods in DEMO_CATALOGUE:
+        if db.session.scalar(select(Plan.id).where(Plan.code == code)) is not None:
+            continue
+        plan = Plan(
+            code=code,
+            kind=PlanKind(kind),
+            name_bg=name_bg,
+            name_en=name_en,
+            price_cents=price,
+            base_months=base,
+            volume_eligible=eligible,
+        )
+        plan.periods = [PlanPeriod(months=m, discount_bp=d) for m, d in periods.items()]
+        db.session.add(plan)
 
 
 def _seed_program(people, today=None):

@@ -1,5 +1,8 @@
 """Translated names of the model's states, for the templates."""
 
+from decimal import Decimal
+
+from flask_babel import format_currency, format_percent
 from flask_babel import lazy_gettext as _l
 
 from models import InvitationKind, PartnerStatus, ProductStatus
@@ -23,3 +26,13 @@ INVITATION_KIND = {
     InvitationKind.CLIENT_LINK: _l("join a partner's client list"),
     InvitationKind.OWNERSHIP: _l("become the owner of a panel"),
 }
+
+
+def money(cents):
+    """Integer cents as euro in the reader's language (12,34 € / €12.34)."""
+    return format_currency(Decimal(cents) / 100, "EUR")
+
+
+def percent(basis_points):
+    """Basis points as a percentage in the reader's language (12,5 % / 12.5%)."""
+    return format_percent(Decimal(basis_points) / 10_000, "#,##0.##%")

@@ -42,6 +42,7 @@ ROUTES = {
     "main.index": Route(PUBLIC),
     "main.health": Route(PUBLIC),
     "main.set_language": Route(PUBLIC),
+    "catalogue.prices": Route(PUBLIC),
     "auth.signup": Route(PUBLIC),
     "auth.signup_submit": Route(PUBLIC),
     "auth.login": Route(PUBLIC),
