@@ -46,7 +46,7 @@ def get_metadata():
 
 def render_item(type_, obj, autogen_context):
     """Render the project's column types as plain SQLAlchemy ones: no models import."""
-    if type_ == "type" and obj.__class__.__module__ == "models":
+    if type_ == "type" and obj.__class__.__module__.startswith("models"):
         return "sa." + repr(obj.impl)
     return False
 

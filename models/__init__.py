@@ -1,0 +1,64 @@
+"""The database models: typed SQLAlchemy 2.0 mappings by area, no request code.
+
+Everything is importable from ``models`` itself, as before the split.
+"""
+
+from models.access import (
+    ALL_GROUPS,
+    KIND_GROUP,
+    AuditEntry,
+    Grant,
+    Group,
+    GroupSet,
+    Panel,
+    Product,
+    ProductKind,
+    ProductStatus,
+)
+from models.base import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    NAMING_CONVENTION,
+    Base,
+    Counter,
+    UTCDateTime,
+    db,
+    enum_column,
+    utcnow,
+)
+from models.catalogue import Plan, PlanKind, PlanPeriod, VatRate, VolumeTier
+from models.partners import ClientLink, Invitation, InvitationKind, Partner, PartnerStatus
+from models.users import User
+
+__all__ = [
+    "ALL_GROUPS",
+    "DEFAULT_LANGUAGE",
+    "KIND_GROUP",
+    "LANGUAGES",
+    "NAMING_CONVENTION",
+    "AuditEntry",
+    "Base",
+    "ClientLink",
+    "Counter",
+    "Grant",
+    "Group",
+    "GroupSet",
+    "Invitation",
+    "InvitationKind",
+    "Panel",
+    "Partner",
+    "PartnerStatus",
+    "Plan",
+    "PlanKind",
+    "PlanPeriod",
+    "Product",
+    "ProductKind",
+    "ProductStatus",
+    "UTCDateTime",
+    "User",
+    "VatRate",
+    "VolumeTier",
+    "db",
+    "enum_column",
+    "utcnow",
+]
