@@ -96,6 +96,9 @@ class Product(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"))
+    #: the catalogue plan; prices, periods and volume eligibility come from it
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    #: the plan's name when the product was ordered (plans can be renamed or retired)
     plan_name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[ProductKind] = mapped_column(enum_column(ProductKind))
     #: the domain the product serves, lower-case; empty for products without one
@@ -107,6 +110,7 @@ class Product(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     panel: Mapped[Panel] = relationship(back_populates="products")
+    plan: Mapped["Plan | None"] = relationship()  # noqa: F821 (models.catalogue)
 
 
 class Grant(db.Model):

@@ -46,4 +46,8 @@ ACTIONS = {
     "partner.approve": _l("partner approved"),
     "partner.reject": _l("application rejected"),
     "partner.suspend": _l("partner suspended"),
+    "plan.create": _l("plan added to the catalogue"),
+    "plan.update": _l("plan changed"),
+    "tiers.update": _l("volume tiers changed"),
+    "vat.update": _l("VAT rate changed"),
 }

@@ -1,16 +1,43 @@
-"""The catalogue as the quote engine sees it: plans, volume tiers and VAT, at this moment."""
+"""The catalogue as the quote engine sees it: plans, volume tiers and VAT, at this moment.
+
+Also a partner's standing (how many eligible products it holds, its tier and the next one)
+and the quote for an order line. Staff changes to the tables live in rules/catalogue_admin.py.
+"""
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from models import Plan, PlanKind, VatRate, VolumeTier, db, utcnow
-from rules.pricing import PlanPrice, Tier, price_line
+from models import (
+    ClientLink,
+    Panel,
+    Plan,
+    PlanKind,
+    Product,
+    ProductKind,
+    ProductStatus,
+    VatRate,
+    VolumeTier,
+    db,
+    utcnow,
+)
+from rules.errors import DomainError
+from rules.pricing import PlanPrice, PricingError, Tier, next_tier, price_line, quote, tier_rate
 
 #: used until staff saves a table of its own (DESIGN.md 3.4)
 DEFAULT_TIERS = (Tier(3, 500), Tier(5, 1000), Tier(10, 1500))
 DEFAULT_VAT_BP = 2000
+
+#: the kind of product (and so the panel section and group) each kind of plan makes
+PRODUCT_KIND = {
+    PlanKind.SHARED_HOSTING: ProductKind.HOSTING,
+    PlanKind.VPS: ProductKind.HOSTING,
+    PlanKind.EMAIL: ProductKind.EMAIL,
+    PlanKind.SSL: ProductKind.OTHER,
+    PlanKind.DOMAIN: ProductKind.DOMAIN,
+}
 
 KIND_ORDER = [PlanKind.SHARED_HOSTING, PlanKind.VPS, PlanKind.EMAIL, PlanKind.SSL, PlanKind.DOMAIN]
 
@@ -95,3 +122,82 @@ def price_list(vat=None):
             )
         )
     return result
+
+
+def eligible_products(partner):
+    """N: active products of volume-eligible plans in the partner's own and client panels."""
+    own = select(Panel.id).where(Panel.owner_id == partner.user_id)
+    clients = select(ClientLink.panel_id).where(ClientLink.partner_id == partner.id)
+    return db.session.scalar(
+        select(func.count(Product.id))
+        .join(Plan, Product.plan_id == Plan.id)
+        .where(
+            Plan.volume_eligible,
+            Product.status == ProductStatus.ACTIVE,
+            or_(Product.panel_id.in_(own), Product.panel_id.in_(clients)),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a partner is on the volume ladder [R12, R22]."""
+
+    eligible: int
+    rate_bp: int
+    #: the next tier up, or None at the top
+    next: Tier | None
+    #: how many more eligible products reach ``next``
+    more: int
+
+
+def standing(partner, table=None):
+    table = tiers() if table is None else table
+    count = eligible_products(partner)
+    upcoming = next_tier(table, count)
+    return Standing(
+        eligible=count,
+        rate_bp=tier_rate(table, count),
+        next=upcoming[0] if upcoming else None,
+        more=upcoming[1] if upcoming else 0,
+    )
+
+
+class NotOrderable(DomainError):
+    def default_message(self):
+        return _l("This plan is not in the catalogue or takes no new orders.")
+
+
+class PeriodNotOffered(DomainError):
+    def default_message(self):
+        return _l("This plan is not sold for that period. Choose one of the periods listed.")
+
+
+def orderable_plan(code):
+    """The plan with ``code`` if it takes new orders, else NotOrderable."""
+    plan = db.session.scalar(
+        select(Plan)
+        .options(selectinload(Plan.periods))
+        .where(Plan.code == (code or ""), Plan.retired_at.is_(None))
+    )
+    if plan is None:
+        raise NotOrderable()
+    return plan
+
+
+def order_quote(plan, months, *, standing=None, partner_pays=False):
+    """Price ``months`` of ``plan`` as the server sees it now; never from the client's figures.
+
+    ``standing`` is the buyer's partner standing when an approved partner orders: it pays with
+    its volume discount, or (``partner_pays=False``) quotes for a client who pays the full
+    price while the partner earns the tier rate as commission. Without it, nobody gets any.
+    """
+    try:
+        return quote(
+            [(plan_price(plan), months)],
+            partner_pays=standing is not None and partner_pays,
+            volume_rate_bp=standing.rate_bp if standing is not None else 0,
+            vat_bp=vat_bp(),
+        )
+    except PricingError:
+        raise PeriodNotOffered() from None

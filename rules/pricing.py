@@ -83,6 +83,8 @@ class Quote:
     vat_cents: int
     total_cents: int
     commission_cents: int
+    #: the VAT rate the lines were priced with
+    vat_bp: int = 0
 
 
 def price_line(plan, months, *, partner_pays, volume_rate_bp, vat_bp):
@@ -120,4 +122,5 @@ def quote(items, *, partner_pays, volume_rate_bp, vat_bp):
         vat_cents=sum(line.vat_cents for line in lines),
         total_cents=sum(line.total_cents for line in lines),
         commission_cents=sum(line.commission_cents for line in lines),
+        vat_bp=vat_bp,
     )

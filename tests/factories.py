@@ -126,3 +126,57 @@ def add_client_panels(partner, count, *, products_per_panel=2, owner=None):
             ],
         )
     db.session.commit()
+
+
+def create_plan(
+    code=None,
+    *,
+    kind="shared_hosting",
+    price=599,
+    base_months=1,
+    periods=None,
+    eligible=True,
+    retired=False,
+    name_bg="Хостинг Бизнес",
+    name_en="Hosting Business",
+):
+    """A catalogue plan with its periods ({months: discount bp}, 12 and 24 months by default)."""
+    from models import Plan, PlanKind, PlanPeriod, utcnow
+
+    plan = Plan(
+        code=code or f"plan-{next(_numbers)}",
+        kind=PlanKind(kind),
+        name_bg=name_bg,
+        name_en=name_en,
+        price_cents=price,
+        base_months=base_months,
+        volume_eligible=eligible,
+        retired_at=utcnow() if retired else None,
+    )
+    plan.periods = [
+        PlanPeriod(months=m, discount_bp=d) for m, d in (periods or {12: 0, 24: 1000}).items()
+    ]
+    db.session.add(plan)
+    db.session.commit()
+    return plan
+
+
+def add_product(panel, plan, domain=None, *, status="active"):
+    """A subscription of ``plan`` in ``panel``, as an order would leave it."""
+    from datetime import date, timedelta
+
+    from models import Product, ProductStatus
+    from rules.catalogue import PRODUCT_KIND
+
+    product = Product(
+        panel_id=panel.id,
+        plan_id=plan.id,
+        plan_name=plan.name_bg,
+        kind=PRODUCT_KIND[plan.kind],
+        domain=domain,
+        status=ProductStatus(status),
+        expires_on=date.today() + timedelta(days=365),
+    )
+    db.session.add(product)
+    db.session.commit()
+    return product

@@ -111,12 +111,26 @@ def _register_blueprints(app):
         catalogue,
         invitations,
         main,
+        orders,
         panels,
         partner,
         staff,
+        staff_catalogue,
     )
 
-    for module in (main, auth, account, panels, access, invitations, partner, staff, catalogue):
+    for module in (
+        main,
+        auth,
+        account,
+        panels,
+        access,
+        invitations,
+        partner,
+        staff,
+        staff_catalogue,
+        catalogue,
+        orders,
+    ):
         app.register_blueprint(module.bp)
 
 
@@ -133,6 +147,7 @@ def _init_request_hooks(app):
         product_status_labels=labels.PRODUCT_STATUS,
         partner_status_labels=labels.PARTNER_STATUS,
         invitation_kind_labels=labels.INVITATION_KIND,
+        plan_kind_labels=labels.PLAN_KIND,
     )
 
     @app.context_processor

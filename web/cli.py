@@ -14,12 +14,11 @@ from models import (
     PlanKind,
     PlanPeriod,
     Product,
-    ProductKind,
     User,
     db,
     utcnow,
 )
-from rules import invitations, panels, partners, users
+from rules import catalogue, invitations, panels, partners, users
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
 
@@ -38,23 +37,25 @@ DEMO_USERS = [
 ]
 
 
+def _product(panel, code, domain, expires_on):
+    plan = db.session.scalar(select(Plan).where(Plan.code == code))
+    db.session.add(
+        Product(
+            panel_id=panel.id,
+            plan_id=plan.id,
+            plan_name=plan.name_bg,
+            kind=catalogue.PRODUCT_KIND[plan.kind],
+            domain=domain,
+            expires_on=expires_on,
+        )
+    )
+
+
 def _products(panel, domain, *, today, months=(14, 3, 8)):
     """A realistic bundle: the domain, a hosting plan on it and its mailboxes."""
-    rows = [
-        ("Домейн .bg" if domain.endswith(".bg") else "Domain .com", ProductKind.DOMAIN, domain),
-        ("Хостинг Бизнес", ProductKind.HOSTING, domain),
-        ("Поща 10 GB", ProductKind.EMAIL, domain),
-    ]
-    for (plan, kind, name), months_left in zip(rows, months, strict=True):
-        db.session.add(
-            Product(
-                panel_id=panel.id,
-                plan_name=plan,
-                kind=kind,
-                domain=name,
-                expires_on=today + timedelta(days=30 * months_left),
-            )
-        )
+    codes = ("domain-bg" if domain.endswith(".bg") else "domain-com", "web-business", "mail-10")
+    for code, months_left in zip(codes, months, strict=True):
+        _product(panel, code, domain, today + timedelta(days=30 * months_left))
 
 
 def _partner(user, number_company, staff, deposit_eur):
@@ -80,11 +81,11 @@ def seed_demo():
             people[email].is_staff = is_staff
             people[email].email_verified_at = utcnow()  # demo addresses cannot receive mail
             created = True
-    if partners.partner_of(people["agency@demo.example"]) is None:
-        _seed_program(people)
-        created = True
     if db.session.scalar(select(Plan.id).limit(1)) is None:
         _seed_catalogue()
+        created = True
+    if partners.partner_of(people["agency@demo.example"]) is None:
+        _seed_program(people)
         created = True
     db.session.commit()
     return created
@@ -194,18 +195,11 @@ def _seed_studio(studio, people, today):
     agency, bakery_owner = studio.user, people["bakery@demo.example"]
     own = panels.create_panel(name="Студио Дизайн – собствени сайтове", owner=agency, actor=agency)
     _products(own, "studio-design.bg", today=today)
+    _product(own, "web-pro", "portfolio.studio-design.bg", today + timedelta(days=200))
 
     bakery = panels.create_panel(name="Пекарна Добруджа", owner=bakery_owner, actor=bakery_owner)
     _products(bakery, "pekarna-dobrudzha.bg", today=today, months=(1, 11, 11))
-    db.session.add(
-        Product(
-            panel_id=bakery.id,
-            plan_name="Хостинг Старт",
-            kind=ProductKind.HOSTING,
-            domain="blog.pekarna-dobrudzha.bg",
-            expires_on=today + timedelta(days=20),
-        )
-    )
+    _product(bakery, "web-start", "blog.pekarna-dobrudzha.bg", today + timedelta(days=20))
     partners.link_panel(studio, bakery, ALL_GROUPS, actor=bakery_owner)
 
     dentist, _ = partners.create_client_panel(

@@ -5,7 +5,7 @@ from decimal import Decimal
 from flask_babel import format_currency, format_percent
 from flask_babel import lazy_gettext as _l
 
-from models import InvitationKind, PartnerStatus, ProductStatus
+from models import InvitationKind, PartnerStatus, PlanKind, ProductStatus
 
 PRODUCT_STATUS = {
     ProductStatus.PENDING: _l("pending"),
@@ -25,6 +25,14 @@ INVITATION_KIND = {
     InvitationKind.ACCESS: _l("access to the panel"),
     InvitationKind.CLIENT_LINK: _l("join a partner's client list"),
     InvitationKind.OWNERSHIP: _l("become the owner of a panel"),
+}
+
+PLAN_KIND = {
+    PlanKind.SHARED_HOSTING: _l("Shared hosting"),
+    PlanKind.VPS: _l("VPS"),
+    PlanKind.EMAIL: _l("Email"),
+    PlanKind.SSL: _l("SSL certificate"),
+    PlanKind.DOMAIN: _l("Domain"),
 }
 
 

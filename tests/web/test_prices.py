@@ -4,28 +4,16 @@ from datetime import timedelta
 
 import pytest
 
-from models import Plan, PlanKind, PlanPeriod, VatRate, VolumeTier, db, utcnow
+from models import VatRate, VolumeTier, db, utcnow
 from rules import catalogue
 from rules.pricing import Tier
+from tests import factories
 
 
 def add_plan(code="web-business", price=599, periods=None, eligible=True, retired=False):
-    plan = Plan(
-        code=code,
-        kind=PlanKind.SHARED_HOSTING,
-        name_bg="Хостинг Бизнес",
-        name_en="Hosting Business",
-        price_cents=price,
-        base_months=1,
-        volume_eligible=eligible,
-        retired_at=utcnow() if retired else None,
+    return factories.create_plan(
+        code, price=price, periods=periods, eligible=eligible, retired=retired
     )
-    plan.periods = [
-        PlanPeriod(months=m, discount_bp=d) for m, d in (periods or {12: 0, 24: 1000}).items()
-    ]
-    db.session.add(plan)
-    db.session.commit()
-    return plan
 
 
 def test_defaults_until_staff_saves_tables(app):

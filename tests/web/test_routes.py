@@ -103,6 +103,16 @@ ROUTES = {
     "staff.reject": Route(STAFF, lambda w: {"partner_id": w.applicant.id}, who="staff"),
     "staff.suspend": Route(STAFF, lambda w: {"partner_id": w.partner.id}, who="staff"),
     "staff.audit_log": Route(STAFF, who="staff"),
+    "staff_catalogue.index": Route(STAFF, who="staff"),
+    "staff_catalogue.plan_new": Route(STAFF, who="staff"),
+    "staff_catalogue.plan_create": Route(STAFF, who="staff"),
+    "staff_catalogue.plan_edit": Route(STAFF, lambda w: {"plan_id": w.plan.id}, who="staff"),
+    "staff_catalogue.plan_update": Route(STAFF, lambda w: {"plan_id": w.plan.id}, who="staff"),
+    "staff_catalogue.tiers": Route(STAFF, who="staff"),
+    "staff_catalogue.tiers_update": Route(STAFF, who="staff"),
+    "staff_catalogue.vat": Route(STAFF, who="staff"),
+    "staff_catalogue.vat_update": Route(STAFF, who="staff"),
+    "orders.new": Route(LOGIN),
 }
 
 

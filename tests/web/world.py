@@ -24,6 +24,7 @@ class World:
     staff: object
     reset_token: str
     verify_token: str
+    plan: object
 
     def user(self, who):
         return {
@@ -69,8 +70,10 @@ def build_world():
         vat_number="BG999999999",
         expected_hostings=3,
     )
+    plan = factories.create_plan("web-business")
     db.session.commit()
     return World(
+        plan=plan,
         owner=owner,
         panel=panel,
         member=member,

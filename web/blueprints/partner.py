@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from models import Invitation, PartnerStatus, db
-from rules import access, invitations, listings, panels, partners
+from rules import access, catalogue, invitations, listings, panels, partners
 from rules.errors import NotFound, PermissionDenied
 from web import errors, htmx, mail, notify
 from web.panel_forms import (
@@ -38,7 +38,8 @@ def approved_partner():
 def index():
     """Show the user's standing in the program, or the way to join."""
     partner = partners.partner_of(current_user)
-    return render_template("partner/index.html", partner=partner)
+    standing = catalogue.standing(partner) if partner and partner.is_approved else None
+    return render_template("partner/index.html", partner=partner, standing=standing)
 
 
 @bp.get("/apply")

@@ -23,12 +23,14 @@ from web.panel_forms import ApproveForm, RejectForm, SuspendForm
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
-@bp.before_request
 @login_required
-def _require_staff():
+def require_staff():
     """Staff pages do not exist for anyone else."""
     if not current_user.is_staff:
         abort(404)
+
+
+bp.before_request(require_staff)
 
 
 @bp.get("/")

@@ -1,0 +1,198 @@
+"""Staff changes to the catalogue: plans and their periods, volume tiers, VAT (DESIGN.md 3.4).
+
+Values arrive already parsed (cents, basis points, months); these functions check the rules
+that span fields and rows, write the change and an audit entry saying what it was before and
+after. Nothing here touches issued invoices: they carry their own priced lines.
+"""
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+
+from models import Plan, PlanKind, PlanPeriod, VatRate, VolumeTier, db, utcnow
+from rules import audit, catalogue
+from rules.errors import DomainError
+from rules.money import MAX_PRICE_CENTS
+
+CODE = re.compile(r"[a-z0-9][a-z0-9.-]{0,39}")
+MAX_MONTHS = 120
+
+
+class CatalogueError(DomainError):
+    """A change staff asked for breaks a catalogue rule; the message says which."""
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    code: str
+    kind: PlanKind
+    name_bg: str
+    name_en: str
+    price_cents: int
+    base_months: int
+    volume_eligible: bool
+    retired: bool
+    #: {months: discount in basis points}
+    periods: dict
+
+
+def _check_plan(change):
+    if not CODE.fullmatch(change.code):
+        raise CatalogueError(
+            _l("A plan code is 1–40 small Latin letters, digits, dots or dashes (web-pro).")
+        )
+    if not change.name_bg.strip() or not change.name_en.strip():
+        raise CatalogueError(_l("Give the plan a name in both languages."))
+    if not 0 <= change.price_cents <= MAX_PRICE_CENTS:
+        raise CatalogueError(_l("The price must be from €0 to €1 000 000."))
+    if change.base_months not in (1, 12):
+        raise CatalogueError(_l("A price is per month or per year."))
+    if change.kind == PlanKind.DOMAIN and change.base_months != 12:
+        raise CatalogueError(_l("Domains are priced per year."))
+    if not change.periods:
+        raise CatalogueError(_l("Offer the plan for at least one period."))
+    previous = -1
+    for months in sorted(change.periods):
+        discount = change.periods[months]
+        if not 0 < months <= MAX_MONTHS or months % change.base_months:
+            raise CatalogueError(
+                _l(
+                    "Periods are whole numbers of the price's months, up to %(most)s months.",
+                    most=MAX_MONTHS,
+                )
+            )
+        if not 0 <= discount <= 10_000:
+            raise CatalogueError(_l("A discount is from 0 to 100%."))
+        if discount < previous:
+            # otherwise a longer period would cost more per month than a shorter one
+            raise CatalogueError(_l("A longer period must not have a smaller discount."))
+        previous = discount
+
+
+def _snapshot(plan):
+    return {
+        "code": plan.code,
+        "kind": plan.kind.value,
+        "name_bg": plan.name_bg,
+        "name_en": plan.name_en,
+        "price_cents": plan.price_cents,
+        "base_months": plan.base_months,
+        "volume_eligible": plan.volume_eligible,
+        "retired": plan.retired_at is not None,
+        "periods": {str(p.months): p.discount_bp for p in plan.periods},
+    }
+
+
+def save_plan(plan, change, *, actor):
+    """Create a plan (``plan`` is None) or change one; code, kind and price basis stay fixed."""
+    if plan is not None:
+        # what identifies a plan and how its price reads cannot change under existing products
+        change = PlanChange(
+            **{
+                **change.__dict__,
+                "code": plan.code,
+                "kind": plan.kind,
+                "base_months": plan.base_months,
+            }
+        )
+    _check_plan(change)
+    if plan is None:
+        if db.session.scalar(select(Plan.id).where(Plan.code == change.code)) is not None:
+            raise CatalogueError(_l("Another plan already has this code."))
+        plan = Plan(code=change.code, kind=change.kind, base_months=change.base_months)
+        db.session.add(plan)
+        before = None
+    else:
+        before = _snapshot(plan)
+    plan.name_bg = change.name_bg.strip()
+    plan.name_en = change.name_en.strip()
+    plan.price_cents = change.price_cents
+    plan.volume_eligible = change.volume_eligible
+    if change.retired and plan.retired_at is None:
+        plan.retired_at = utcnow()
+    elif not change.retired:
+        plan.retired_at = None
+    by_months = {p.months: p for p in plan.periods}
+    for months, period in by_months.items():
+        if months not in change.periods:
+            plan.periods.remove(period)
+    for months, discount in sorted(change.periods.items()):
+        if months in by_months:
+            by_months[months].discount_bp = discount
+        else:
+            plan.periods.append(PlanPeriod(months=months, discount_bp=discount))
+    db.session.flush()
+    after = _snapshot(plan)
+    if before is None:
+        audit.record("plan.create", actor=actor, plan=after)
+    elif before != after:
+        changed = {
+            k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]
+        }
+        audit.record("plan.update", actor=actor, code=plan.code, changes=changed)
+    return plan
+
+
+def save_tiers(rows, *, actor):
+    """Replace the volume tier table with ``rows`` of (min products, rate in basis points)."""
+    rows = sorted(rows)
+    if not rows:
+        raise CatalogueError(_l("Keep at least one tier; a rate of 0 gives no volume discount."))
+    for (low, low_rate), (high, high_rate) in itertools.pairwise(rows):
+        if low == high:
+            raise CatalogueError(_l("Two tiers start at the same number of products."))
+        if high_rate <= low_rate:
+            raise CatalogueError(
+                _l("Each tier needs more products and a higher rate than the one before.")
+            )
+    for count, rate in rows:
+        if not 0 < count <= 1_000_000 or not 0 <= rate <= 10_000:
+            raise CatalogueError(
+                _l("A tier starts at 1 or more products and its rate is from 0 to 100%.")
+            )
+    # {"from N products": rate in basis points}, before and after
+    before = {str(t.min_products): t.rate_bp for t in catalogue.tiers()}
+    after = {str(count): rate for count, rate in rows}
+    if before == after:
+        return False
+    db.session.execute(delete(VolumeTier))
+    db.session.add_all(VolumeTier(min_products=c, rate_bp=r) for c, r in rows)
+    audit.record("tiers.update", actor=actor, before=before, after=after)
+    return True
+
+
+def schedule_vat(rate_bp, effective_on, *, actor, today=None):
+    """Set the VAT rate from ``effective_on`` (today: at once) on; never back-dated."""
+    today = today or utcnow().date()
+    if not 0 <= rate_bp <= 10_000:
+        raise CatalogueError(_l("A VAT rate is from 0 to 100%."))
+    if effective_on < today:
+        raise CatalogueError(
+            _l("A VAT change starts today or later; the past stays as it was invoiced.")
+        )
+    starts = utcnow() if effective_on == today else _midnight(effective_on)
+    before = catalogue.vat_bp()
+    rate = VatRate(rate_bp=rate_bp, effective_from=starts)
+    db.session.add(rate)
+    audit.record(
+        "vat.update",
+        actor=actor,
+        before=before,
+        after=rate_bp,
+        effective_from=starts.isoformat(),
+    )
+    return rate
+
+
+def _midnight(day: date):
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def vat_history(limit=50):
+    return db.session.scalars(
+        select(VatRate).order_by(VatRate.effective_from.desc(), VatRate.id.desc()).limit(limit)
+    ).all()

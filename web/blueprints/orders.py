@@ -1,0 +1,94 @@
+"""Ordering: the order page, whose price breakdown the server recomputes on every change.
+
+Only the plan, the period and who pays are read from the request; a price, discount or rate
+sent along is ignored, because every figure comes from rules/catalogue.py. Checkout (invoices
+and payment) builds on this page.
+"""
+
+from flask import Blueprint, request
+from flask_babel import get_locale, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from rules import catalogue, partners
+from rules.errors import DomainError
+from web import htmx
+from web.catalogue_forms import OrderQuoteForm
+
+bp = Blueprint("orders", __name__, url_prefix="/order")
+
+PAYERS = {"partner", "client"}
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Ordering needs an account."""
+
+
+def _period_label(months):
+    if months % 12 == 0:
+        return ngettext("%(num)d year", "%(num)d years", months // 12)
+    return ngettext("%(num)d month", "%(num)d months", months)
+
+
+def _choose(plans, partner):
+    """Read plan, period and payer from the query: (plan, months, partner pays?) or DomainError.
+
+    A plan change made in the browser keeps the period when the new plan offers it, else it
+    takes the new plan's shortest; a period typed into the address that the plan does not
+    offer is an error, as is an unknown or retired plan.
+    """
+    args = request.args
+    plan = catalogue.orderable_plan(args.get("plan") or plans[0].code)
+    offered = {str(p.months): p.months for p in plan.periods}
+    raw = args.get("months")
+    if raw in offered:
+        months = offered[raw]
+    elif raw is None or (htmx.is_htmx() and request.headers.get("HX-Trigger-Name") == "plan"):
+        months = min(offered.values())
+    else:
+        raise catalogue.PeriodNotOffered()
+    payer = args.get("payer", "partner")
+    if payer not in PAYERS:
+        raise DomainError(_l("Choose who pays: you or your client."))
+    return plan, months, partner is None or payer == "partner"
+
+
+@bp.get("/")
+def new():
+    """Show what an order line costs and why: list → period → volume → net → VAT → total."""
+    partner = partners.partner_of(current_user)
+    partner = partner if partner is not None and partner.is_approved else None
+    plans = catalogue.orderable_plans()
+    form = OrderQuoteForm(request.args)
+    form.plan.choices = [SelectChoice(p.code, p.name(str(get_locale()))) for p in plans]
+    context = {"form": form, "partner": partner, "plans": plans, "quote": None, "error": None}
+    status = 200
+    if plans:
+        standing = catalogue.standing(partner) if partner is not None else None
+        try:
+            plan, months, partner_pays = _choose(plans, partner)
+        except DomainError as error:
+            context["error"], status = error.message, error.status
+            plan, months, partner_pays = None, None, True
+        by_code = {p.code: p for p in plans}
+        shown = plan or by_code.get(request.args.get("plan"), plans[0])
+        form.months.choices = [
+            SelectChoice(str(p.months), _period_label(p.months)) for p in shown.periods
+        ]
+        if plan is not None:
+            form.plan.data, form.months.data = plan.code, str(months)
+            form.payer.data = "partner" if partner_pays else "client"
+            context.update(
+                plan=plan,
+                months=months,
+                period_label=_period_label(months),
+                partner_pays=partner_pays,
+                standing=standing,
+                quote=catalogue.order_quote(
+                    plan, months, standing=standing, partner_pays=partner_pays
+                ),
+            )
+    return htmx.render("orders/new.html", "orders/_form.html", status=status, **context)

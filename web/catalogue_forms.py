@@ -1,0 +1,188 @@
+"""Forms for the order page and the staff catalogue pages.
+
+Amounts and percentages are text fields read by rules/money.py: exact decimals with a point or
+a comma, never floats, so "NaN", "1e3" or "12.345" are refused with a message saying what to type.
+"""
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from rules.money import BadNumber, format_hundredths, parse_basis_points, parse_cents
+from web.labels import PLAN_KIND
+
+WHOLE = re.compile(r"[0-9]{1,7}")
+
+
+def parse_whole(text):
+    if not WHOLE.fullmatch((text or "").strip()):
+        raise BadNumber(_l("Enter a whole number, such as 12."))
+    return int(text)
+
+
+class ParsedField(StringField):
+    """A text field whose ``data`` is what ``parser`` makes of the text (None when blank).
+
+    What was typed is shown back as typed, so a mistake can be corrected in place.
+    """
+
+    def __init__(self, label=None, validators=None, *, parser, shown=str, required=True, **kw):
+        super().__init__(label, validators, **kw)
+        self.parser, self.shown, self.required = parser, shown, required
+        self.raw = None
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if not self.raw.strip():
+            if self.required:
+                self.process_errors.append(_l("Fill this in."))
+            return
+        try:
+            self.data = self.parser(self.raw)
+        except BadNumber as error:
+            self.process_errors.append(error.message)
+
+    def _value(self):
+        if self.raw is not None:
+            return self.raw
+        return "" if self.data is None else self.shown(self.data)
+
+    @property
+    def blank(self):
+        return self.raw is not None and not self.raw.strip()
+
+
+def money_field(label, **kw):
+    return ParsedField(
+        label, parser=parse_cents, shown=format_hundredths, render_kw={"inputmode": "decimal"}, **kw
+    )
+
+
+def percent_field(label, **kw):
+    return ParsedField(
+        label,
+        parser=parse_basis_points,
+        shown=format_hundredths,
+        render_kw={"inputmode": "decimal"},
+        **kw,
+    )
+
+
+def whole_field(label, **kw):
+    return ParsedField(label, parser=parse_whole, render_kw={"inputmode": "numeric"}, **kw)
+
+
+class PeriodRow(Form):
+    """One period of a plan; a row left blank is dropped."""
+
+    months = whole_field(_l("Months"), required=False)
+    discount = percent_field(_l("Discount, %"), required=False)
+
+
+class TierRow(Form):
+    """One volume tier; a row left blank is dropped."""
+
+    min_products = whole_field(_l("From eligible products"), required=False)
+    rate = percent_field(_l("Rate, %"), required=False)
+
+
+def _filled_rows(form_list, first, second):
+    """(first, second) values of the rows filled in; a half-filled row is an error on it."""
+    rows, ok = [], True
+    for entry in form_list:
+        a, b = entry.form[first], entry.form[second]
+        if a.errors or b.errors:
+            ok = False
+        elif a.data is None and b.data is None:
+            continue
+        elif a.data is None or b.data is None:
+            (a if a.data is None else b).errors.append(_l("Fill in both or neither."))
+            ok = False
+        else:
+            rows.append((a.data, b.data))
+    return rows, ok
+
+
+class PlanForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(_l("Give the plan a code.")), Length(max=40)],
+        description=_l("Small Latin letters, digits, dots and dashes; it cannot change later."),
+    )
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in PLAN_KIND.items()]
+    )
+    name_bg = StringField(
+        _l("Name in Bulgarian"),
+        validators=[DataRequired(_l("Give the plan a name.")), Length(max=120)],
+    )
+    name_en = StringField(
+        _l("Name in English"),
+        validators=[DataRequired(_l("Give the plan a name.")), Length(max=120)],
+    )
+    price = money_field(_l("Net price, EUR"))
+    base_months = SelectField(
+        _l("The price is for"),
+        choices=[SelectChoice("1", _l("one month")), SelectChoice("12", _l("one year"))],
+    )
+    volume_eligible = BooleanField(
+        _l("Counts towards partners' volume tiers and gets their discount")
+    )
+    retired = BooleanField(_l("Retired: no new orders (renewals go on)"))
+    periods = FieldList(FormField(PeriodRow), min_entries=1, max_entries=24)
+
+    def period_rows(self):
+        """{months: discount bp} of the filled rows, or None when a row has an error."""
+        rows, ok = _filled_rows(self.periods, "months", "discount")
+        months = [m for m, _d in rows]
+        if ok and len(set(months)) != len(months):
+            self.form_errors.append(_l("Each period may appear only once."))
+            ok = False
+        return dict(rows) if ok else None
+
+
+class TiersForm(FlaskForm):
+    tiers = FieldList(FormField(TierRow), min_entries=1, max_entries=24)
+
+    def tier_rows(self):
+        rows, ok = _filled_rows(self.tiers, "min_products", "rate")
+        return rows if ok else None
+
+
+class VatForm(FlaskForm):
+    rate = percent_field(_l("VAT rate, %"))
+    effective_on = DateField(
+        _l("From"), validators=[DataRequired(_l("Enter the date the rate starts."))]
+    )
+
+
+class OrderQuoteForm(FlaskForm):
+    """What decides an order line's price; anything else sent along is ignored."""
+
+    class Meta:
+        csrf = False  # read by GET; nothing is stored
+
+    plan = SelectField(_l("Plan"), validate_choice=False)
+    months = SelectField(_l("Period"), validate_choice=False)
+    payer = RadioField(
+        _l("Who pays"),
+        choices=[
+            SelectChoice("partner", _l("I pay, with my volume discount")),
+            SelectChoice("client", _l("My client pays")),
+        ],
+        default="partner",
+    )
