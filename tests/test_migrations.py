@@ -45,3 +45,46 @@ def test_upgrade_from_empty_downgrade_and_upgrade_again(empty_database):
         flask_migrate.upgrade()
         assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
         db.engine.dispose()
+
+
+def test_0005_links_existing_products_to_their_plans_by_name(empty_database):
+    from sqlalchemy import text
+
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0004")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, name, password_hash, language, is_staff,"
+                    " session_version, created_at) VALUES (1, 'a@example.com', 'A', 'x', 'bg',"
+                    " false, 1, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO panels (id, number, name, owner_id, created_at)"
+                    " VALUES (1, 100001, 'P', 1, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO plans (id, code, kind, name_bg, name_en, price_cents,"
+                    " base_months, volume_eligible, created_at) VALUES (7, 'web-business',"
+                    " 'shared_hosting', 'Хостинг Бизнес', 'Hosting Business', 599, 1, true,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+            for product_id, name in [(1, "Хостинг Бизнес"), (2, "Hosting Business"), (3, "Other")]:
+                connection.execute(
+                    text(
+                        "INSERT INTO products (id, panel_id, plan_name, kind, status, created_at)"
+                        " VALUES (:id, 1, :name, 'hosting', 'active', CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": product_id, "name": name},
+                )
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, plan_id FROM products ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(1, 7), (2, 7), (3, None)]
+        db.engine.dispose()

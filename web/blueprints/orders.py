@@ -36,9 +36,9 @@ def _period_label(months):
 def _choose(plans, partner):
     """Read plan, period and payer from the query: (plan, months, partner pays?) or DomainError.
 
-    A plan change made in the browser keeps the period when the new plan offers it, else it
-    takes the new plan's shortest; a period typed into the address that the plan does not
-    offer is an error, as is an unknown or retired plan.
+    The form says whose periods it listed (``periods_of``): after a plan change the period
+    stays when the new plan offers it, else it becomes the new plan's shortest. A period the
+    plan does not offer, asked for that plan, is an error, as is an unknown or retired plan.
     """
     args = request.args
     plan = catalogue.orderable_plan(args.get("plan") or plans[0].code)
@@ -46,7 +46,7 @@ def _choose(plans, partner):
     raw = args.get("months")
     if raw in offered:
         months = offered[raw]
-    elif raw is None or (htmx.is_htmx() and request.headers.get("HX-Trigger-Name") == "plan"):
+    elif raw is None or args.get("periods_of", plan.code) != plan.code:
         months = min(offered.values())
     else:
         raise catalogue.PeriodNotOffered()
