@@ -27,6 +27,14 @@ from models.base import (
     utcnow,
 )
 from models.catalogue import Plan, PlanKind, PlanPeriod, VatRate, VolumeTier
+from models.ledger import (
+    PARTNER_KINDS,
+    Account,
+    AccountKind,
+    Phase,
+    Transfer,
+    TransferKind,
+)
 from models.partners import ClientLink, Invitation, InvitationKind, Partner, PartnerStatus
 from models.users import User
 
@@ -36,6 +44,9 @@ __all__ = [
     "KIND_GROUP",
     "LANGUAGES",
     "NAMING_CONVENTION",
+    "PARTNER_KINDS",
+    "Account",
+    "AccountKind",
     "AuditEntry",
     "Base",
     "ClientLink",
@@ -48,12 +59,15 @@ __all__ = [
     "Panel",
     "Partner",
     "PartnerStatus",
+    "Phase",
     "Plan",
     "PlanKind",
     "PlanPeriod",
     "Product",
     "ProductKind",
     "ProductStatus",
+    "Transfer",
+    "TransferKind",
     "UTCDateTime",
     "User",
     "VatRate",

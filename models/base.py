@@ -58,12 +58,12 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-def enum_column(enum_class):
+def enum_column(enum_class, length=16):
     """Store a StrEnum by its value in a portable VARCHAR (with a CHECK of the values)."""
     return Enum(
         enum_class,
         native_enum=False,
-        length=16,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
         create_constraint=True,
         name=enum_class.__name__.lower(),

@@ -18,7 +18,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import catalogue, invitations, panels, partners, users
+from rules import catalogue, invitations, ledger, panels, partners, users
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
 
@@ -240,5 +240,25 @@ def seed_command(base_url):
         click.echo(f"  {email:<24} {role}")
 
 
+ledger_cli = AppGroup("ledger", help="The book of money movements.")
+
+
+@ledger_cli.command("check")
+def ledger_check_command():
+    """Recompute every balance from the transfers; exit 1 on any disagreement."""
+    problems = ledger.check()
+    book = ledger.totals()
+    for problem in problems:
+        click.echo(f"DISAGREES {problem}", err=True)
+    click.echo(
+        f"ledger check: {book['transfers']} transfers, {book['posted']} cents posted,"
+        f" {book['pending']} cents held; "
+        + (f"{len(problems)} disagreement(s)" if problems else "every balance agrees")
+    )
+    if problems:
+        raise SystemExit(1)
+
+
 def init_app(app):
     app.cli.add_command(demo)
+    app.cli.add_command(ledger_cli)
