@@ -50,4 +50,5 @@ ACTIONS = {
     "plan.update": _l("plan changed"),
     "tiers.update": _l("volume tiers changed"),
     "vat.update": _l("VAT rate changed"),
+    "vat.cancel": _l("scheduled VAT rate withdrawn"),
 }

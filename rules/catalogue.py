@@ -24,7 +24,7 @@ from models import (
     utcnow,
 )
 from rules.errors import DomainError
-from rules.pricing import PlanPrice, PricingError, Tier, next_tier, price_line, quote, tier_rate
+from rules.pricing import PlanPrice, Tier, next_tier, price_line, quote, tier_rate
 
 #: used until staff saves a table of its own (DESIGN.md 3.4)
 DEFAULT_TIERS = (Tier(3, 500), Tier(5, 1000), Tier(10, 1500))
@@ -192,12 +192,11 @@ def order_quote(plan, months, *, standing=None, partner_pays=False):
     its volume discount, or (``partner_pays=False``) quotes for a client who pays the full
     price while the partner earns the tier rate as commission. Without it, nobody gets any.
     """
-    try:
-        return quote(
-            [(plan_price(plan), months)],
-            partner_pays=standing is not None and partner_pays,
-            volume_rate_bp=standing.rate_bp if standing is not None else 0,
-            vat_bp=vat_bp(),
-        )
-    except PricingError:
-        raise PeriodNotOffered() from None
+    if months not in {p.months for p in plan.periods}:
+        raise PeriodNotOffered()
+    return quote(
+        [(plan_price(plan), months)],
+        partner_pays=standing is not None and partner_pays,
+        volume_rate_bp=standing.rate_bp if standing is not None else 0,
+        vat_bp=vat_bp(),
+    )

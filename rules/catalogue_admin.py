@@ -8,10 +8,12 @@ after. Nothing here touches issued invoices: they carry their own priced lines.
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from models import Plan, PlanKind, PlanPeriod, VatRate, VolumeTier, db, utcnow
 from rules import audit, catalogue
@@ -20,6 +22,10 @@ from rules.money import MAX_PRICE_CENTS
 
 CODE = re.compile(r"[a-z0-9][a-z0-9.-]{0,39}")
 MAX_MONTHS = 120
+#: business days (when a VAT change starts, what "today" is) are Bulgaria's
+BUSINESS_TIMEZONE = ZoneInfo("Europe/Sofia")
+#: how far ahead a VAT change can be scheduled
+VAT_HORIZON = timedelta(days=2 * 366)
 
 
 class CatalogueError(DomainError):
@@ -53,6 +59,8 @@ def _check_plan(change):
         raise CatalogueError(_l("A price is per month or per year."))
     if change.kind == PlanKind.DOMAIN and change.base_months != 12:
         raise CatalogueError(_l("Domains are priced per year."))
+    if change.volume_eligible and change.kind != PlanKind.SHARED_HOSTING:
+        raise CatalogueError(_l("Only shared hosting plans count towards volume tiers."))
     if not change.periods:
         raise CatalogueError(_l("Offer the plan for at least one period."))
     previous = -1
@@ -83,12 +91,16 @@ def _snapshot(plan):
         "base_months": plan.base_months,
         "volume_eligible": plan.volume_eligible,
         "retired": plan.retired_at is not None,
-        "periods": {str(p.months): p.discount_bp for p in plan.periods},
+        # keys say their unit (_cents, _bp), so the audit log can show them as money or percent
+        "periods_bp": {str(p.months): p.discount_bp for p in plan.periods},
     }
 
 
 def save_plan(plan, change, *, actor):
-    """Create a plan (``plan`` is None) or change one; code, kind and price basis stay fixed."""
+    """Create a plan (``plan`` is None) or change one; code, kind and price basis stay fixed.
+
+    Returns (plan, whether anything changed).
+    """
     if plan is not None:
         # what identifies a plan and how its price reads cannot change under existing products
         change = PlanChange(
@@ -125,16 +137,20 @@ def save_plan(plan, change, *, actor):
             by_months[months].discount_bp = discount
         else:
             plan.periods.append(PlanPeriod(months=months, discount_bp=discount))
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # another member of staff saved a plan with this code a moment ago
+        raise CatalogueError(_l("Another plan already has this code.")) from None
     after = _snapshot(plan)
     if before is None:
         audit.record("plan.create", actor=actor, plan=after)
-    elif before != after:
-        changed = {
-            k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]
-        }
+        return plan, True
+    changed = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if changed:
         audit.record("plan.update", actor=actor, code=plan.code, changes=changed)
-    return plan
+    return plan, bool(changed)
 
 
 def save_tiers(rows, *, actor):
@@ -161,19 +177,28 @@ def save_tiers(rows, *, actor):
         return False
     db.session.execute(delete(VolumeTier))
     db.session.add_all(VolumeTier(min_products=c, rate_bp=r) for c, r in rows)
-    audit.record("tiers.update", actor=actor, before=before, after=after)
+    audit.record("tiers.update", actor=actor, tiers_bp={"before": before, "after": after})
     return True
 
 
+def business_today():
+    return datetime.now(BUSINESS_TIMEZONE).date()
+
+
 def schedule_vat(rate_bp, effective_on, *, actor, today=None):
-    """Set the VAT rate from ``effective_on`` (today: at once) on; never back-dated."""
-    today = today or utcnow().date()
+    """Set the VAT rate from ``effective_on`` (today: at once) on; never back-dated.
+
+    A later date starts at midnight in Sofia; at most two years ahead.
+    """
+    today = today or business_today()
     if not 0 <= rate_bp <= 10_000:
         raise CatalogueError(_l("A VAT rate is from 0 to 100%."))
     if effective_on < today:
         raise CatalogueError(
-            _l("A VAT change starts today or later; the past stays as it was invoiced.")
+            _l("A new VAT rate can start today at the earliest; issued invoices do not change.")
         )
+    if effective_on > today + VAT_HORIZON:
+        raise CatalogueError(_l("A VAT change can be scheduled at most two years ahead."))
     starts = utcnow() if effective_on == today else _midnight(effective_on)
     before = catalogue.vat_bp()
     rate = VatRate(rate_bp=rate_bp, effective_from=starts)
@@ -181,15 +206,28 @@ def schedule_vat(rate_bp, effective_on, *, actor, today=None):
     audit.record(
         "vat.update",
         actor=actor,
-        before=before,
-        after=rate_bp,
+        rate_bp={"before": before, "after": rate_bp},
         effective_from=starts.isoformat(),
     )
     return rate
 
 
+def cancel_vat(rate, *, actor):
+    """Withdraw a scheduled VAT rate that has not started; one in force stays for ever."""
+    if rate.effective_from <= utcnow():
+        raise CatalogueError(_l("A VAT rate already in force cannot be withdrawn."))
+    audit.record(
+        "vat.cancel",
+        actor=actor,
+        rate_bp=rate.rate_bp,
+        effective_from=rate.effective_from.isoformat(),
+    )
+    db.session.delete(rate)
+
+
 def _midnight(day: date):
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    """The start of ``day`` in Sofia, as a UTC timestamp."""
+    return datetime.combine(day, time(), BUSINESS_TIMEZONE).astimezone(UTC)
 
 
 def vat_history(limit=50):

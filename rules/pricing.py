@@ -22,6 +22,11 @@ def percent_of(amount_cents, basis_points):
     return (amount_cents * basis_points * 2 + FULL) // (2 * FULL)
 
 
+def per_month(amount_cents, months):
+    """An amount spread over ``months``, rounded half up to the cent (for showing only)."""
+    return (amount_cents * 2 + months) // (2 * months)
+
+
 @dataclass(frozen=True)
 class PlanPrice:
     """What the quote needs of a plan: its price and discounts at the time of the quote."""

@@ -138,7 +138,7 @@ def _init_request_hooks(app):
     app.after_request(htmx.move_flashes_to_trigger)
     app.after_request(security.set_security_headers)
 
-    app.jinja_env.filters.update(money=labels.money, percent=labels.percent)
+    app.jinja_env.filters.update(money=labels.money, percent=labels.percent, period=labels.period)
     app.jinja_env.globals.update(
         switcher_panels=lambda: listings.visible_panels(current_user, per_page=SWITCHER_SIZE),
         partner_of=partners.partner_of,

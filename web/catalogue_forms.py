@@ -66,6 +66,18 @@ class ParsedField(StringField):
         return self.raw is not None and not self.raw.strip()
 
 
+class RowList(FieldList):
+    """A FieldList that reads only row numbers in ASCII digits (WTForms takes "²" and fails)."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) <= 6:
+                    yield int(index)
+
+
 def money_field(label, **kw):
     return ParsedField(
         label, parser=parse_cents, shown=format_hundredths, render_kw={"inputmode": "decimal"}, **kw
@@ -143,7 +155,7 @@ class PlanForm(FlaskForm):
         _l("Counts towards partners' volume tiers and gets their discount")
     )
     retired = BooleanField(_l("Retired: no new orders (renewals go on)"))
-    periods = FieldList(FormField(PeriodRow), min_entries=1, max_entries=24)
+    periods = RowList(FormField(PeriodRow), min_entries=1, max_entries=24)
 
     def period_rows(self):
         """{months: discount bp} of the filled rows, or None when a row has an error."""
@@ -156,7 +168,7 @@ class PlanForm(FlaskForm):
 
 
 class TiersForm(FlaskForm):
-    tiers = FieldList(FormField(TierRow), min_entries=1, max_entries=24)
+    tiers = RowList(FormField(TierRow), min_entries=1, max_entries=24)
 
     def tier_rows(self):
         rows, ok = _filled_rows(self.tiers, "min_products", "rate")

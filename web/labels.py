@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from flask_babel import format_currency, format_percent
+from flask_babel import format_currency, format_percent, ngettext
 from flask_babel import lazy_gettext as _l
 
 from models import InvitationKind, PartnerStatus, PlanKind, ProductStatus
@@ -44,3 +44,10 @@ def money(cents):
 def percent(basis_points):
     """Basis points as a percentage in the reader's language (12,5 % / 12.5%)."""
     return format_percent(Decimal(basis_points) / 10_000, "#,##0.##%")
+
+
+def period(months):
+    """12 → "1 year", 24 → "2 years", 3 → "3 months"."""
+    if months % 12 == 0:
+        return ngettext("%(num)d year", "%(num)d years", months // 12)
+    return ngettext("%(num)d month", "%(num)d months", months)

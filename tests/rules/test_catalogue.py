@@ -1,11 +1,11 @@
 """The catalogue in the database: a partner's N and tier, order quotes, staff changes."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from models import AuditEntry, Group, Plan, PlanKind, VatRate, VolumeTier, db
+from models import AuditEntry, Group, Plan, PlanKind, User, VatRate, VolumeTier, db
 from rules import catalogue, catalogue_admin, partners
 from rules.catalogue_admin import CatalogueError, PlanChange
 from rules.pricing import Tier
@@ -127,8 +127,9 @@ def change(**overrides):
 
 def test_staff_create_and_change_a_plan_with_an_audit_trail(app):
     staff = factories.create_user(is_staff=True)
-    plan = catalogue_admin.save_plan(None, change(), actor=staff)
+    plan, changed = catalogue_admin.save_plan(None, change(), actor=staff)
     db.session.commit()
+    assert changed
     assert {p.months: p.discount_bp for p in plan.periods} == {12: 0, 24: 1000}
 
     catalogue_admin.save_plan(
@@ -145,7 +146,7 @@ def test_staff_create_and_change_a_plan_with_an_audit_trail(app):
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [e.action for e in entries[-2:]] == ["plan.create", "plan.update"]
     assert entries[-1].details["changes"]["price_cents"] == {"before": 799, "after": 899}
-    assert entries[-1].details["changes"]["periods"] == {
+    assert entries[-1].details["changes"]["periods_bp"] == {
         "before": {"12": 0, "24": 1000},
         "after": {"12": 0, "36": 1500},
     }
@@ -153,9 +154,10 @@ def test_staff_create_and_change_a_plan_with_an_audit_trail(app):
 
     # saving the same values again changes and records nothing
     count = len(entries)
-    catalogue_admin.save_plan(
+    _plan, changed = catalogue_admin.save_plan(
         plan, change(price_cents=899, periods={12: 0, 36: 1500}, retired=True), actor=staff
     )
+    assert not changed
     db.session.commit()
     assert db.session.scalar(select(db.func.count(AuditEntry.id))) == count
 
@@ -179,6 +181,8 @@ def test_staff_create_and_change_a_plan_with_an_audit_trail(app):
         {"periods": {12: 10_001}},
         {"periods": {12: 1000, 24: 500}},  # longer but a smaller discount
         {"kind": PlanKind.DOMAIN, "base_months": 12, "periods": {18: 0}},  # not whole years
+        {"kind": PlanKind.VPS, "volume_eligible": True},  # only shared hosting counts
+        {"kind": PlanKind.DOMAIN, "base_months": 12, "volume_eligible": True},
     ],
 )
 def test_plans_breaking_a_rule_are_refused_and_nothing_is_stored(app, overrides):
@@ -203,8 +207,10 @@ def test_tiers_are_replaced_and_audited(app):
     assert catalogue.tiers() == [Tier(2, 300), Tier(5, 800), Tier(10, 1200)]
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "tiers.update"))
     assert entry.details == {
-        "before": {"3": 500, "5": 1000, "10": 1500},
-        "after": {"2": 300, "5": 800, "10": 1200},
+        "tiers_bp": {
+            "before": {"3": 500, "5": 1000, "10": 1500},
+            "after": {"2": 300, "5": 800, "10": 1200},
+        }
     }
     assert not catalogue_admin.save_tiers([(2, 300), (5, 800), (10, 1200)], actor=staff)
 
@@ -233,20 +239,54 @@ def test_tier_tables_breaking_a_rule_are_refused(app, rows):
 def test_vat_changes_today_or_later_never_back_dated(app):
     staff = factories.create_user(is_staff=True)
     today = date.today()
-    catalogue_admin.schedule_vat(2100, today + timedelta(days=30), actor=staff, today=today)
+    later = catalogue_admin.schedule_vat(2100, today + timedelta(days=30), actor=staff, today=today)
     db.session.commit()
     assert catalogue.vat_bp() == 2000  # not yet
     catalogue_admin.schedule_vat(900, today, actor=staff, today=today)
     db.session.commit()
     assert catalogue.vat_bp() == 900
-    with pytest.raises(CatalogueError):
-        catalogue_admin.schedule_vat(1000, today - timedelta(days=1), actor=staff, today=today)
-    with pytest.raises(CatalogueError):
-        catalogue_admin.schedule_vat(10_001, today, actor=staff, today=today)
+    for rate, day in [
+        (1000, today - timedelta(days=1)),  # back-dated
+        (1000, today + timedelta(days=800)),  # beyond two years
+        (10_001, today),
+    ]:
+        with pytest.raises(CatalogueError):
+            catalogue_admin.schedule_vat(rate, day, actor=staff, today=today)
     db.session.rollback()
     assert db.session.scalar(select(db.func.count(VatRate.id))) == 2
     details = [
         e.details
         for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action == "vat.update"))
     ]
-    assert [(d["before"], d["after"]) for d in details] == [(2000, 2100), (2000, 900)]
+    assert [d["rate_bp"] for d in details] == [
+        {"before": 2000, "after": 2100},
+        {"before": 2000, "after": 900},
+    ]
+    # a scheduled rate can be withdrawn before it starts; one in force cannot
+    catalogue_admin.cancel_vat(later, actor=staff)
+    db.session.commit()
+    current = db.session.scalar(select(VatRate))
+    with pytest.raises(CatalogueError):
+        catalogue_admin.cancel_vat(current, actor=staff)
+
+
+def test_a_later_vat_date_starts_at_midnight_in_sofia(app):
+    staff = factories.create_user(is_staff=True)
+    rate = catalogue_admin.schedule_vat(2100, date(2027, 7, 1), actor=staff, today=date(2027, 6, 1))
+    # Sofia is UTC+3 in summer: its midnight is 21:00 UTC the day before
+    assert rate.effective_from == datetime(2027, 6, 30, 21, 0, tzinfo=UTC)
+
+
+def test_two_staff_adding_one_code_at_once_get_one_plan_and_a_message(app):
+    from tests.concurrency import run_concurrently
+
+    staff_id = factories.create_user(is_staff=True).id
+
+    def add(_i):
+        staff = db.session.get(User, staff_id)
+        return catalogue_admin.save_plan(None, change(), actor=staff)[0].code
+
+    results = run_concurrently(app, 2, add)
+    assert sorted(map(type, results), key=str) == sorted([str, CatalogueError], key=str)
+    db.session.commit()
+    assert db.session.scalar(select(db.func.count(Plan.id))) == 1

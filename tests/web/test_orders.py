@@ -57,9 +57,10 @@ def test_a_partner_paying_gets_its_tier_and_sees_the_whole_breakdown(
         "net": "194,40 €",
         "vat": "38,88 €",
         "total": "233,28 €",
+        "per-month": "8,10 €",  # 19440 / 24, net
         "commission": None,
     }
-    assert "5 допустими продукта" in page.text
+    assert "10%: вашето ниво при 5 продукта" in page.text
 
 
 def test_a_partner_quoting_for_a_paying_client_sees_its_commission(testapp, login_as, partner_at_5):
@@ -140,7 +141,22 @@ def test_partner_area_shows_tier_progress(testapp, login_as, partner_at_5, catal
     login_as(partner_at_5.user)
     page = testapp.get("/partner/")
     tier = page.html.select_one("#tier")
-    assert "5 допустими продукта: 10% отстъпка за обем и комисиона." in tier.text
-    assert "Още 5 допустими продукта до следващото ниво (15%)." in tier.text
+    assert "5 продукта се отчитат за отстъпката: 10% отстъпка и комисионна." in tier.text
+    assert "Още 5 продукта до следващото ниво (15%)." in tier.text
     progress = tier.select_one("progress")
     assert (progress["value"], progress["max"]) == ("5", "10")
+
+
+def test_below_the_first_tier_the_page_says_how_far_it_is(testapp, login_as, catalogue):
+    partner = factories.create_partner()
+    factories.add_product(factories.create_panel(partner.user), catalogue[0], "one.bg")
+    login_as(partner.user)
+    page = testapp.get("/order/", {"plan": "web-business", "months": "12"})
+    assert "още нямате ниво: още 2 продукта за 5%" in page.text
+    domain = testapp.get("/order/", {"plan": "domain-bg", "months": "24"})
+    assert not domain.html.select("#per-month")  # a yearly price has no monthly figure
+
+
+def test_a_client_sending_a_payer_is_not_refused(testapp, login_as, catalogue, create_user):
+    login_as(create_user())
+    testapp.get("/order/", {"plan": "web-business", "months": "12", "payer": "nonsense"})

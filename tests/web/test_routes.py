@@ -112,6 +112,7 @@ ROUTES = {
     "staff_catalogue.tiers_update": Route(STAFF, who="staff"),
     "staff_catalogue.vat": Route(STAFF, who="staff"),
     "staff_catalogue.vat_update": Route(STAFF, who="staff"),
+    "staff_catalogue.vat_cancel": Route(STAFF, lambda w: {"rate_id": w.vat_rate.id}, who="staff"),
     "orders.new": Route(LOGIN),
 }
 

@@ -60,7 +60,7 @@ def test_staff_edit_a_plan_and_the_audit_log_says_what_changed(testapp, staff):
     assert plan.price_cents == 649 and plan.retired_at is not None
     assert [(p.months, p.discount_bp) for p in plan.periods] == [(12, 0), (36, 1500)]
     log = testapp.get("/staff/audit")
-    assert "599 → 649" in log.text
+    assert "5,99\xa0€ → 6,49\xa0€" in log.text
 
 
 @pytest.mark.parametrize(
@@ -76,10 +76,10 @@ def test_staff_edit_a_plan_and_the_audit_log_says_what_changed(testapp, staff):
         ("periods-0-discount", "-1", "Въведете процент"),
         ("periods-0-discount", "nan", "Въведете процент"),
         ("periods-0-months", "1.5", "Въведете цяло число"),
-        ("periods-0-months", "", "Попълнете и двете или нито едно"),
+        ("periods-0-months", "", "Попълнете и двете полета или оставете реда празен"),
         ("periods-1-months", "12", "само веднъж"),
         ("periods-1-discount", "0", "по-малка отстъпка"),
-        ("name_en", "", "Дайте име на плана"),
+        ("name_en", "", "Въведете име на плана"),
     ],
 )
 def test_bad_plan_input_is_refused_and_nothing_changes(testapp, staff, field, value, message):
@@ -134,7 +134,7 @@ def test_staff_set_the_tiers(testapp, staff):
         ({"tiers-0-rate": "1e1"}, "Въведете процент"),
         ({"tiers-0-min_products": "-3"}, "Въведете цяло число"),
         ({"tiers-0-min_products": "0"}, "1 или повече"),
-        ({"tiers-0-rate": ""}, "Попълнете и двете или нито едно"),
+        ({"tiers-0-rate": ""}, "Попълнете и двете полета или оставете реда празен"),
         (
             {f"tiers-{i}-{f}": "" for i in range(3) for f in ("min_products", "rate")},
             "поне едно ниво",
@@ -161,7 +161,8 @@ def test_staff_set_vat_from_today(testapp, staff):
 @pytest.mark.parametrize(
     ("rate", "day", "message"),
     [
-        ("20", "2001-01-01", "започва днес или по-късно"),
+        ("20", "2001-01-01", "най-рано днес"),
+        ("20", "2099-01-01", "най-много две години"),
         ("120", None, "Въведете процент"),
         ("NaN", None, "Въведете процент"),
         ("20", "not a date", "Въведете датата"),
@@ -179,3 +180,37 @@ def test_bad_vat_is_refused(testapp, staff, rate, day, message):
 
 def test_unknown_plan_is_404(testapp, staff):
     testapp.get("/staff/catalogue/plans/999999", status=404)
+
+
+@pytest.mark.parametrize("row", ["²", "٣", "1x", "9999999"])
+def test_odd_row_numbers_are_ignored_not_a_500(testapp, staff, row):
+    plan = factories.create_plan("web-business", periods={12: 0})
+    form = testapp.get(f"/staff/catalogue/plans/{plan.id}").forms["plan-form"]
+    fields = dict(form.submit_fields())
+    fields[f"periods-{row}-months"] = "24"
+    fields[f"periods-{row}-discount"] = "5"
+    response = testapp.post(f"/staff/catalogue/plans/{plan.id}", fields)
+    assert response.status_int == 303
+    db.session.refresh(plan)
+    assert [p.months for p in plan.periods] == [12]
+
+
+def test_staff_withdraw_a_scheduled_vat_rate(testapp, staff):
+    from datetime import timedelta
+
+    from models import utcnow
+
+    later = VatRate(rate_bp=2100, effective_from=utcnow() + timedelta(days=30))
+    now = VatRate(rate_bp=2000, effective_from=utcnow() - timedelta(days=1))
+    db.session.add_all([later, now])
+    db.session.commit()
+    page = testapp.get("/staff/catalogue/")
+    forms = [f for f in page.forms.values() if "/cancel" in (f.action or "")]
+    assert [f.action for f in forms] == [f"/staff/catalogue/vat/{later.id}/cancel"]
+    assert forms[0].submit().status_int == 303
+    assert db.session.scalars(select(VatRate.id)).all() == [now.id]
+    testapp.post(
+        f"/staff/catalogue/vat/{now.id}/cancel",
+        {"csrf_token": page.forms["language-form"]["csrf_token"].value},
+        status=422,
+    )

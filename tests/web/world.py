@@ -2,9 +2,10 @@
 invitations, a partner with a client, an application waiting for staff."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from config import TestConfig
-from models import ALL_GROUPS, Group, InvitationKind, db
+from models import ALL_GROUPS, Group, InvitationKind, VatRate, db, utcnow
 from rules import invitations, partners, users
 from tests import factories
 
@@ -25,6 +26,7 @@ class World:
     reset_token: str
     verify_token: str
     plan: object
+    vat_rate: object
 
     def user(self, who):
         return {
@@ -71,9 +73,12 @@ def build_world():
         expected_hostings=3,
     )
     plan = factories.create_plan("web-business")
+    vat_rate = VatRate(rate_bp=2100, effective_from=utcnow() + timedelta(days=30))
+    db.session.add(vat_rate)
     db.session.commit()
     return World(
         plan=plan,
+        vat_rate=vat_rate,
         owner=owner,
         panel=panel,
         member=member,

@@ -6,14 +6,14 @@ and payment) builds on this page.
 """
 
 from flask import Blueprint, request
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from rules import catalogue, partners
+from rules import catalogue, partners, pricing
 from rules.errors import DomainError
-from web import htmx
+from web import htmx, labels
 from web.catalogue_forms import OrderQuoteForm
 
 bp = Blueprint("orders", __name__, url_prefix="/order")
@@ -25,12 +25,6 @@ PAYERS = {"partner", "client"}
 @login_required
 def _require_login():
     """Ordering needs an account."""
-
-
-def _period_label(months):
-    if months % 12 == 0:
-        return ngettext("%(num)d year", "%(num)d years", months // 12)
-    return ngettext("%(num)d month", "%(num)d months", months)
 
 
 def _choose(plans, partner):
@@ -50,7 +44,7 @@ def _choose(plans, partner):
         months = min(offered.values())
     else:
         raise catalogue.PeriodNotOffered()
-    payer = args.get("payer", "partner")
+    payer = args.get("payer", "partner") if partner is not None else "partner"
     if payer not in PAYERS:
         raise DomainError(_l("Choose who pays: you or your client."))
     return plan, months, partner is None or payer == "partner"
@@ -76,19 +70,21 @@ def new():
         by_code = {p.code: p for p in plans}
         shown = plan or by_code.get(request.args.get("plan"), plans[0])
         form.months.choices = [
-            SelectChoice(str(p.months), _period_label(p.months)) for p in shown.periods
+            SelectChoice(str(p.months), labels.period(p.months)) for p in shown.periods
         ]
         if plan is not None:
             form.plan.data, form.months.data = plan.code, str(months)
             form.payer.data = "partner" if partner_pays else "client"
+            quote = catalogue.order_quote(
+                plan, months, standing=standing, partner_pays=partner_pays
+            )
             context.update(
                 plan=plan,
+                quote=quote,
+                per_month_cents=pricing.per_month(quote.net_cents, months),
                 months=months,
-                period_label=_period_label(months),
+                period_label=labels.period(months),
                 partner_pays=partner_pays,
                 standing=standing,
-                quote=catalogue.order_quote(
-                    plan, months, standing=standing, partner_pays=partner_pays
-                ),
             )
     return htmx.render("orders/new.html", "orders/_form.html", status=status, **context)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from models import Plan, PlanKind, db, utcnow
+from models import Plan, PlanKind, VatRate, db, utcnow
 from rules import catalogue, catalogue_admin
 from rules.errors import NotFound
 from web.blueprints.staff import require_staff
@@ -27,14 +27,16 @@ BLANK_ROWS = 3
 def index():
     """Show every plan (retired ones too), the volume tiers and the VAT rates."""
     plans = db.session.scalars(
-        select(Plan).options(selectinload(Plan.periods)).order_by(Plan.kind, Plan.price_cents)
+        select(Plan).options(selectinload(Plan.periods)).order_by(Plan.price_cents, Plan.code)
     ).all()
+    plans.sort(key=lambda p: catalogue.KIND_ORDER.index(p.kind))
     return render_template(
         "staff/catalogue.html",
         plans=plans,
         tiers=catalogue.tiers(),
         vat_bp=catalogue.vat_bp(),
         vat_history=catalogue_admin.vat_history(),
+        now=utcnow(),
     )
 
 
@@ -63,7 +65,11 @@ FIXED = ("code", "kind", "base_months")  # what identifies a plan never changes 
 
 def _plan_form(plan=None, formdata=None):
     if plan is None:
-        data = {"base_months": "1", "periods": [{"months": 12, "discount": 0}]}
+        data = {
+            "base_months": "1",
+            "volume_eligible": True,  # shared hosting counts, but for the cheapest plan
+            "periods": [{"months": 12, "discount": 0}],
+        }
     else:
         data = {
             "name_bg": plan.name_bg,
@@ -101,12 +107,14 @@ def _save_plan(plan):
         periods=periods,
     )
     try:
-        saved = catalogue_admin.save_plan(plan, change, actor=current_user)
+        saved, changed = catalogue_admin.save_plan(plan, change, actor=current_user)
     except catalogue_admin.CatalogueError as error:
         form.form_errors.append(error.message)
         return _refused(template, form, **context)
     db.session.commit()
-    flash(_("Plan %(code)s saved.", code=saved.code), "success")
+    flash(
+        _("Plan %(code)s saved.", code=saved.code) if changed else _("Nothing changed."), "success"
+    )
     return redirect(url_for("staff_catalogue.index"), 303)
 
 
@@ -184,4 +192,16 @@ def vat_update():
         return _refused("staff/vat.html", form)
     db.session.commit()
     flash(_("The VAT rate is saved."), "success")
+    return redirect(url_for("staff_catalogue.index"), 303)
+
+
+@bp.post("/vat/<int:rate_id>/cancel")
+def vat_cancel(rate_id):
+    """Withdraw a VAT rate scheduled for a later date."""
+    rate = db.session.get(VatRate, rate_id)
+    if rate is None:
+        raise NotFound()
+    catalogue_admin.cancel_vat(rate, actor=current_user)
+    db.session.commit()
+    flash(_("The scheduled VAT rate is withdrawn."), "success")
     return redirect(url_for("staff_catalogue.index"), 303)
