@@ -107,6 +107,8 @@ class Product(db.Model):
         enum_column(ProductStatus), default=ProductStatus.ACTIVE
     )
     expires_on: Mapped[date | None] = mapped_column(Date)
+    #: renew from the partner's deposit when the renewal invoice is issued
+    auto_renew: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     panel: Mapped[Panel] = relationship(back_populates="products")

@@ -43,12 +43,19 @@ class Partner(db.Model):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the first deposit reached the minimum: from then on the partner is active [R17]
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 
     @property
     def is_approved(self):
         return self.status == PartnerStatus.APPROVED
+
+    @property
+    def is_active(self):
+        """Approved, and its first deposit has reached the minimum."""
+        return self.is_approved and self.activated_at is not None
 
 
 class ClientLink(db.Model):

@@ -51,4 +51,10 @@ ACTIONS = {
     "tiers.update": _l("volume tiers changed"),
     "vat.update": _l("VAT rate changed"),
     "vat.cancel": _l("scheduled VAT rate withdrawn"),
+    "invoice.issue": _l("invoice issued"),
+    "invoice.pay": _l("invoice paid"),
+    "invoice.cancel": _l("invoice cancelled"),
+    "topup.request": _l("deposit top-up requested"),
+    "topup.credit": _l("deposit top-up credited"),
+    "partner.activate": _l("partner active: first deposit reached the minimum"),
 }

@@ -6,7 +6,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from models import Counter, db
 
 #: the first number each counter hands out
-FIRST = {"partner": 1001, "panel": 100001}
+FIRST = {"partner": 1001, "panel": 100001, "invoice": 1, "top_up": 1}
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 

@@ -1,0 +1,353 @@
+"""Orders, invoices and paying them (DESIGN.md 3.5): the cart, checkout, pay, activate.
+
+An invoice is priced by the quote engine when it is issued and never repriced. It is paid
+whole, from one source: the partner's deposit (the products activate at once [R19]), or an
+external payment (a bank transfer staff confirms, or a provider's webhook) — until then its
+products wait as pending [R21]. Money moves only through rules/ledger.py; paying twice is
+impossible because the invoice row is locked and its transfers' keys are the invoice's.
+"""
+
+import calendar
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from models import (
+    AccountKind,
+    CartItem,
+    Group,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    PaidVia,
+    Panel,
+    Plan,
+    PlanKind,
+    Product,
+    ProductStatus,
+    TransferKind,
+    db,
+    utcnow,
+)
+from rules import access, audit, catalogue, domains, ledger, panels, partners
+from rules.errors import DomainError, NotFound
+from rules.numbers import next_number
+from rules.pricing import price_line
+
+#: days an unpaid invoice stays open before its new products lapse
+DUE_DAYS = 14
+#: lines in one cart
+MAX_CART = 50
+#: plans a new product needs a domain for (a VPS may have none)
+NEEDS_DOMAIN = {PlanKind.SHARED_HOSTING, PlanKind.EMAIL, PlanKind.SSL, PlanKind.DOMAIN}
+
+
+class BillingError(DomainError):
+    """An order or payment the rules refuse; nothing was changed."""
+
+
+class AlreadyPaid(BillingError):
+    status = 409
+
+    def default_message(self):
+        return _l("This invoice is already paid.")
+
+
+def add_months(day, months):
+    """``day`` plus ``months`` calendar months (31 January + 1 month = 28 or 29 February)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _offered(plan, months):
+    if months not in {p.months for p in plan.periods}:
+        raise catalogue.PeriodNotOffered()
+
+
+def _product_domain(plan, typed):
+    if plan.kind == PlanKind.DOMAIN:
+        return domains.validate(typed, registrable_only=True, suffix=domains.plan_suffix(plan.code))
+    if plan.kind in NEEDS_DOMAIN or (typed or "").strip():
+        return domains.validate(typed)
+    return None
+
+
+def _cart_size(user):
+    return db.session.scalar(select(db.func.count(CartItem.id)).where(CartItem.user_id == user.id))
+
+
+def add_new(user, *, plan_code, months, domain, panel_number=None, new_panel_name=None):
+    """Put a new product in the user's cart, for a panel where the user holds ``billing``."""
+    plan = catalogue.orderable_plan(plan_code)
+    _offered(plan, months)
+    name = _product_domain(plan, domain)
+    panel = None
+    if panel_number is not None:
+        panel = access.panel_for(user, panel_number, Group.BILLING).panel
+    elif not (new_panel_name or "").strip():
+        raise BillingError(_l("Choose a panel for the product, or name a new one."))
+    if _cart_size(user) >= MAX_CART:
+        raise BillingError(_l("The cart is full; check out what is in it first."))
+    item = CartItem(
+        user_id=user.id,
+        plan_id=plan.id,
+        months=months,
+        domain=name,
+        panel_id=panel.id if panel else None,
+        new_panel_name=None if panel else new_panel_name.strip()[:120],
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def add_renewal(user, product, months):
+    """Put the renewal of ``product`` in the cart (the user holds ``billing`` on its panel)."""
+    access.require(user, product.panel, Group.BILLING)
+    if product.plan is None or product.status == ProductStatus.CANCELLED:
+        raise BillingError(_l("This product cannot be renewed."))
+    _offered(product.plan, months)  # a retired plan still renews
+    item = db.session.scalar(
+        select(CartItem).where(CartItem.user_id == user.id, CartItem.renew_product_id == product.id)
+    )
+    if item is None:
+        if _cart_size(user) >= MAX_CART:
+            raise BillingError(_l("The cart is full; check out what is in it first."))
+        item = CartItem(user_id=user.id, plan_id=product.plan_id, renew_product_id=product.id)
+        db.session.add(item)
+    item.months = months
+    db.session.flush()
+    return item
+
+
+def cart(user):
+    return db.session.scalars(
+        select(CartItem)
+        .options(
+            selectinload(CartItem.plan).selectinload(Plan.periods),
+            selectinload(CartItem.panel),
+            selectinload(CartItem.renew_product),
+        )
+        .where(CartItem.user_id == user.id)
+        .order_by(CartItem.id)
+    ).all()
+
+
+def remove(user, item_id):
+    item = db.session.get(CartItem, item_id)
+    if item is None or item.user_id != user.id:
+        raise NotFound()
+    db.session.delete(item)
+
+
+def _payer_standing(user, partner_pays):
+    """The buying partner and its standing when it pays itself, else (partner or None, None)."""
+    partner = partners.partner_of(user)
+    if partner is None or not partner.is_approved:
+        return None, None
+    return partner, (catalogue.standing(partner) if partner_pays else None)
+
+
+def checkout(user, *, partner_pays=True, today=None):
+    """Turn the cart into one invoice priced now; new products wait as pending until paid."""
+    today = today or date.today()
+    items = cart(user)
+    if not items:
+        raise BillingError(_l("The cart is empty."))
+    partner, standing = _payer_standing(user, partner_pays)
+    rate = standing.rate_bp if standing else 0
+    vat = catalogue.vat_bp()
+    number = next_number("invoice")
+    invoice = Invoice(
+        number=number,
+        reference=f"INV-{number:06d}",
+        buyer_id=user.id,
+        partner_id=partner.id if partner and standing else None,
+        volume_rate_bp=rate,
+        vat_bp=vat,
+        net_cents=0,
+        vat_cents=0,
+        total_cents=0,
+        due_on=today + timedelta(days=DUE_DAYS),
+    )
+    db.session.add(invoice)
+    new_panels = {}
+    for item in items:
+        plan = item.plan
+        if item.renew_product_id is not None:
+            product = item.renew_product
+            access.require(user, product.panel, Group.BILLING)
+            kind = LineKind.RENEWAL
+        else:
+            if plan.retired_at is not None:
+                raise catalogue.NotOrderable()
+            panel = _target_panel(user, item, new_panels)
+            product = Product(
+                panel_id=panel.id,
+                plan_id=plan.id,
+                plan_name=plan.name_bg,
+                kind=catalogue.PRODUCT_KIND[plan.kind],
+                domain=item.domain,
+                status=ProductStatus.PENDING,
+            )
+            db.session.add(product)
+            db.session.flush()
+            kind = LineKind.NEW
+        _offered(plan, item.months)
+        line = price_line(
+            catalogue.plan_price(plan),
+            item.months,
+            partner_pays=standing is not None,
+            volume_rate_bp=rate,
+            vat_bp=vat,
+        )
+        invoice.lines.append(
+            InvoiceLine(
+                product_id=product.id,
+                panel_id=product.panel_id,
+                plan_id=plan.id,
+                kind=kind,
+                description=f"{plan.name_bg} / {plan.name_en}"
+                + (f" — {product.domain}" if product.domain else ""),
+                months=item.months,
+                list_cents=line.list_cents,
+                period_discount_cents=line.period_discount_cents,
+                volume_discount_cents=line.volume_discount_cents,
+                net_cents=line.net_cents,
+                vat_cents=line.vat_cents,
+                total_cents=line.total_cents,
+                commission_cents=0,
+            )
+        )
+        db.session.delete(item)
+    invoice.net_cents = sum(line.net_cents for line in invoice.lines)
+    invoice.vat_cents = sum(line.vat_cents for line in invoice.lines)
+    invoice.total_cents = invoice.net_cents + invoice.vat_cents
+    db.session.flush()
+    audit.record(
+        "invoice.issue", actor=user, number=invoice.number, total_cents=invoice.total_cents
+    )
+    return invoice
+
+
+def _target_panel(user, item, new_panels):
+    if item.panel_id is not None:
+        return access.panel_for(user, item.panel.number, Group.BILLING).panel
+    name = item.new_panel_name or item.domain or "—"
+    if name not in new_panels:
+        new_panels[name] = panels.create_panel(name=name, owner=user, actor=user)
+    return new_panels[name]
+
+
+def invoice_for(user, number):
+    """The invoice ``number`` if the user may see it: its buyer, or billing on all its panels."""
+    invoice = db.session.scalar(
+        select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.number == number)
+    )
+    if invoice is None:
+        raise NotFound()
+    if invoice.buyer_id != user.id:
+        panel_ids = {line.panel_id for line in invoice.lines}
+        for panel in db.session.scalars(select(Panel).where(Panel.id.in_(panel_ids))):
+            member = access.membership(user, panel)
+            if member is None or not member.has(Group.BILLING):
+                raise NotFound()
+    return invoice
+
+
+def _lock(invoice):
+    """Lock the invoice row and reload it; refuse unless it is unpaid."""
+    db.session.scalars(
+        select(Invoice)
+        .where(Invoice.id == invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if invoice.status == InvoiceStatus.PAID:
+        raise AlreadyPaid()
+    if invoice.status == InvoiceStatus.CANCELLED:
+        raise BillingError(_l("This invoice is cancelled."))
+
+
+def _book(invoice, source, *, actor, reference=""):
+    """The invoice's transfers from ``source``: its net to revenue, its VAT to the VAT account."""
+    for suffix, amount, target in (
+        ("net", invoice.net_cents, AccountKind.REVENUE),
+        ("vat", invoice.vat_cents, AccountKind.VAT),
+    ):
+        if amount:
+            ledger.transfer(
+                source,
+                ledger.account(target),
+                amount,
+                kind=TransferKind.PAYMENT,
+                key=f"invoice:{invoice.id}:{suffix}",
+                reference=reference or invoice.reference,
+                actor=actor,
+            )
+
+
+def pay_from_deposit(invoice, partner, *, actor):
+    """Pay the whole invoice from the partner's deposit and activate its products at once."""
+    _lock(invoice)
+    deposit = ledger.account(AccountKind.DEPOSIT, partner)
+    deposit = ledger.lock(deposit)[deposit.id]
+    if deposit.available < invoice.total_cents:
+        raise ledger.InsufficientFunds(
+            _l("Your deposit does not cover this invoice; top it up or pay by bank transfer.")
+        )
+    _book(invoice, deposit, actor=actor)
+    _paid(invoice, PaidVia.DEPOSIT, actor=actor)
+
+
+def pay_externally(invoice, via, *, actor=None, reference=""):
+    """Record a bank transfer or provider payment of the whole invoice; activate its products."""
+    _lock(invoice)
+    _book(invoice, ledger.account(AccountKind.BANK), actor=actor, reference=reference)
+    _paid(invoice, via, actor=actor)
+
+
+def _paid(invoice, via, *, actor, today=None):
+    today = today or date.today()
+    invoice.status = InvoiceStatus.PAID
+    invoice.paid_via = via
+    invoice.paid_at = utcnow()
+    for line in invoice.lines:
+        product = line.product
+        start = today
+        if line.kind == LineKind.RENEWAL and product.expires_on and product.expires_on > today:
+            start = product.expires_on
+        product.expires_on = add_months(start, line.months)
+        product.status = ProductStatus.ACTIVE
+    db.session.flush()
+    audit.record(
+        "invoice.pay",
+        actor=actor,
+        number=invoice.number,
+        via=via.value,
+        total_cents=invoice.total_cents,
+    )
+
+
+def cancel(invoice, *, actor):
+    """Cancel an unpaid invoice; its new products are cancelled with it."""
+    _lock(invoice)
+    invoice.status = InvoiceStatus.CANCELLED
+    invoice.cancelled_at = utcnow()
+    for line in invoice.lines:
+        if line.kind == LineKind.NEW:
+            line.product.status = ProductStatus.CANCELLED
+    audit.record("invoice.cancel", actor=actor, number=invoice.number)
+
+
+def invoices_of(user, *, limit=200):
+    return db.session.scalars(
+        select(Invoice)
+        .where(Invoice.buyer_id == user.id)
+        .order_by(Invoice.number.desc())
+        .limit(limit)
+    ).all()

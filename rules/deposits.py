@@ -1,0 +1,213 @@
+"""The partner's deposit [R17-R18]: top-ups by bank transfer or provider, and activation.
+
+A top-up request gives the partner a unique reference for its bank transfer; staff (or the
+provider's webhook) credits what arrived, once: the top-up row is locked and the ledger
+transfer's key is the top-up's. A partner becomes active when its deposit first reaches the
+minimum staff set at approval.
+"""
+
+import hashlib
+import hmac
+import json
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from models import (
+    AccountKind,
+    Invoice,
+    PaidVia,
+    ProviderEvent,
+    TopUp,
+    TopUpStatus,
+    TransferKind,
+    db,
+    utcnow,
+)
+from rules import audit, billing, ledger
+from rules.errors import DomainError, NotFound
+from rules.money import MAX_PRICE_CENTS
+from rules.numbers import next_number
+
+
+class DepositError(DomainError):
+    """A top-up or webhook the rules refuse; nothing was credited."""
+
+
+class AlreadyCredited(DepositError):
+    status = 409
+
+    def default_message(self):
+        return _l("This top-up is already credited.")
+
+
+def balance(partner):
+    return ledger.account(AccountKind.DEPOSIT, partner).available
+
+
+def request_top_up(partner, *, actor):
+    """A reference for the partner's next bank transfer to its deposit."""
+    if not partner.is_approved:
+        raise DepositError(_l("Only approved partners keep a deposit."))
+    number = next_number("top_up")
+    top_up = TopUp(partner_id=partner.id, reference=f"DEP-{partner.number}-{number:06d}")
+    db.session.add(top_up)
+    db.session.flush()
+    audit.record("topup.request", actor=actor, partner=partner.number, reference=top_up.reference)
+    return top_up
+
+
+def find_top_up(reference):
+    return db.session.scalar(select(TopUp).where(TopUp.reference == (reference or "").strip()))
+
+
+def credit(top_up, amount_cents, *, received_on=None, actor=None):
+    """Credit what arrived for ``top_up`` to the partner's deposit, once."""
+    if not 0 < amount_cents <= MAX_PRICE_CENTS:
+        raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
+    db.session.scalars(
+        select(TopUp)
+        .where(TopUp.id == top_up.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if top_up.status == TopUpStatus.CREDITED:
+        raise AlreadyCredited()
+    partner = top_up.partner
+    deposit = ledger.account(AccountKind.DEPOSIT, partner)
+    ledger.transfer(
+        ledger.account(AccountKind.BANK),
+        deposit,
+        amount_cents,
+        kind=TransferKind.TOPUP,
+        key=f"topup:{top_up.id}",
+        reference=top_up.reference,
+        actor=actor,
+    )
+    top_up.status = TopUpStatus.CREDITED
+    top_up.amount_cents = amount_cents
+    top_up.credited_at = utcnow()
+    top_up.received_on = received_on
+    top_up.credited_by_id = getattr(actor, "id", None)
+    audit.record(
+        "topup.credit",
+        actor=actor,
+        partner=partner.number,
+        reference=top_up.reference,
+        amount_cents=amount_cents,
+    )
+    if partner.activated_at is None and deposit.available >= (partner.minimum_deposit_cents or 0):
+        partner.activated_at = utcnow()
+        audit.record("partner.activate", actor=actor, partner=partner.number)
+    db.session.flush()
+
+
+def find_invoice(reference):
+    return db.session.scalar(
+        select(Invoice).where(Invoice.reference == (reference or "").strip().upper())
+    )
+
+
+def confirm_bank_transfer(reference, amount_cents, *, received_on, actor):
+    """Staff record a received transfer: it credits a top-up or pays an invoice whole."""
+    top_up = find_top_up(reference)
+    if top_up is not None:
+        credit(top_up, amount_cents, received_on=received_on, actor=actor)
+        return top_up
+    invoice = find_invoice(reference)
+    if invoice is None:
+        raise NotFound(_l("No top-up or invoice has this reference."))
+    if amount_cents != invoice.total_cents:
+        raise DepositError(_l("An invoice is paid whole: the amount must be exactly its total."))
+    billing.pay_externally(invoice, PaidVia.BANK_TRANSFER, actor=actor, reference=reference)
+    return invoice
+
+
+# -- the payment provider's webhook ---------------------------------------------------------
+
+EVENT_TYPES = {"payment.succeeded"}
+
+
+class BadSignature(DepositError):
+    status = 401
+
+    def default_message(self):
+        return _l("The signature does not match the body.")
+
+
+class EventReplayed(DepositError):
+    status = 409
+
+    def default_message(self):
+        return _l("This event was already processed.")
+
+
+def signature(secret, body):
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def parse_event(secret, body, signature_header):
+    """Verify the HMAC-SHA256 of the raw body and read the event, or refuse with a 4xx."""
+    if not secret:
+        raise DepositError(_l("Payment webhooks are not configured."))
+    expected = signature(secret, body)
+    given = (signature_header or "").removeprefix("sha256=").strip()
+    if not hmac.compare_digest(expected, given):
+        raise BadSignature()
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise DepositError(_l("The body is not JSON.")) from None
+    if not isinstance(event, dict):
+        raise DepositError(_l("The body is not a JSON object."))
+    fields = {
+        "id": str,
+        "type": str,
+        "reference": str,
+        "amount_cents": int,
+        "currency": str,
+    }
+    for name, kind in fields.items():
+        value = event.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool) or value in ("", None):
+            raise DepositError(_l("The field “%(name)s” is missing or wrong.", name=name))
+    if len(event["id"]) > 100 or len(event["reference"]) > 40:
+        raise DepositError(_l("The event id or reference is too long."))
+    if event["type"] not in EVENT_TYPES:
+        raise DepositError(_l("Unknown event type “%(type)s”.", type=event["type"][:60]))
+    if event["currency"] != "EUR":
+        raise DepositError(_l("Only payments in EUR are accepted."))
+    return event
+
+
+def handle_event(event):
+    """Apply a verified event once: credit the top-up or pay the invoice it names."""
+    record = ProviderEvent(
+        event_id=event["id"],
+        kind=event["type"],
+        reference=event["reference"],
+        amount_cents=event["amount_cents"],
+        outcome="",
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+    except IntegrityError:
+        raise EventReplayed() from None
+    top_up = find_top_up(event["reference"])
+    if top_up is not None:
+        credit(top_up, event["amount_cents"])
+        record.outcome = f"credited top-up {top_up.reference}"
+    else:
+        invoice = find_invoice(event["reference"])
+        if invoice is None:
+            raise NotFound(_l("No top-up or invoice has this reference."))
+        if event["amount_cents"] != invoice.total_cents:
+            raise DepositError(
+                _l("An invoice is paid whole: the amount must be exactly its total.")
+            )
+        billing.pay_externally(invoice, PaidVia.PROVIDER, reference=event["id"])
+        record.outcome = f"paid invoice {invoice.number}"
+    db.session.flush()
+    return record
