@@ -105,6 +105,13 @@ class Config:
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Partner Program <no-reply@localhost>")
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
 
+    #: where partners send deposit top-ups and invoice payments by bank transfer
+    BANK_ACCOUNT_HOLDER = _env("BANK_ACCOUNT_HOLDER", "Hosting Company Ltd")
+    BANK_IBAN = _env("BANK_IBAN", "BG80 BNBG 9661 1020 3456 78")
+    BANK_BIC = _env("BANK_BIC", "BNBGBGSD")
+    #: the shared secret of the payment provider's webhook (HMAC-SHA256 of the body)
+    PAYMENT_WEBHOOK_SECRET = _env("PAYMENT_WEBHOOK_SECRET")
+
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
     EMAIL_VERIFICATION_MAX_AGE = timedelta(days=7)
     #: Argon2id cost (argon2-cffi's RFC 9106 low-memory profile); rehashed on login when changed
@@ -151,6 +158,7 @@ class TestConfig(Config):
     SERVER_NAME = None
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
+    PAYMENT_WEBHOOK_SECRET = "whsec-test"  # noqa: S105
     #: low-cost Argon2 parameters; production keeps the library's defaults
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024

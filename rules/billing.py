@@ -351,3 +351,35 @@ def invoices_of(user, *, limit=200):
         .order_by(Invoice.number.desc())
         .limit(limit)
     ).all()
+
+
+def expiring(user, days, *, today=None, limit=500):
+    """Active products expiring within ``days`` in every panel where the user holds billing."""
+    from rules.listings import billing_panels
+
+    today = today or date.today()
+    panel_ids = [p.id for p in billing_panels(user, limit=10_000)]
+    return db.session.scalars(
+        select(Product)
+        .options(selectinload(Product.panel), selectinload(Product.plan).selectinload(Plan.periods))
+        .where(
+            Product.panel_id.in_(panel_ids),
+            Product.plan_id.is_not(None),
+            Product.status.in_([ProductStatus.ACTIVE, ProductStatus.EXPIRED]),
+            Product.expires_on <= today + timedelta(days=days),
+        )
+        .order_by(Product.expires_on, Product.id)
+        .limit(limit)
+    ).all()
+
+
+def line_preview(user, item, *, partner_pays=True):
+    """How a cart item would be priced at checkout now (the invoice reprices nothing later)."""
+    _partner, standing = _payer_standing(user, partner_pays)
+    return price_line(
+        catalogue.plan_price(item.plan),
+        item.months,
+        partner_pays=standing is not None,
+        volume_rate_bp=standing.rate_bp if standing else 0,
+        vat_bp=catalogue.vat_bp(),
+    )

@@ -43,7 +43,7 @@ class AlreadyCredited(DepositError):
 
 
 def balance(partner):
-    return ledger.account(AccountKind.DEPOSIT, partner).available
+    return ledger.balance(AccountKind.DEPOSIT, partner).available
 
 
 def request_top_up(partner, *, actor):

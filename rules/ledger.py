@@ -52,12 +52,23 @@ class AlreadyResolved(LedgerError):
         return _l("This amount was already paid out or released.")
 
 
+def _code(kind, partner):
+    return kind.value if partner is None else f"partner:{partner.id}:{kind.value}"
+
+
+def existing_account(kind, partner=None):
+    """The account if it was ever used, else None (reading never creates one)."""
+    return db.session.scalar(
+        select(Account).where(Account.code == _code(AccountKind(kind), partner))
+    )
+
+
 def account(kind, partner=None):
     """The system account ``kind``, or the partner's account of that kind (made on first use)."""
     kind = AccountKind(kind)
     if (partner is None) == (kind in PARTNER_KINDS):
         raise ValueError(f"{kind} is {'a partner' if partner is None else 'a system'} account")
-    code = kind.value if partner is None else f"partner:{partner.id}:{kind.value}"
+    code = _code(kind, partner)
     found = db.session.scalar(select(Account).where(Account.code == code))
     if found is None:
         insert = _INSERT[db.session.get_bind().dialect.name]
@@ -299,3 +310,29 @@ def totals():
         posted, pending = posted + p, pending + q
     count = db.session.scalar(select(func.count(Transfer.id)))
     return {"transfers": count, "posted": posted, "pending": pending}
+
+
+def history(account, *, limit=100):
+    """The account's transfers, newest first, each with its sign for this account."""
+    rows = db.session.scalars(
+        select(Transfer)
+        .where(
+            (Transfer.debit_account_id == account.id) | (Transfer.credit_account_id == account.id)
+        )
+        .order_by(Transfer.id.desc())
+        .limit(limit)
+    ).all()
+    return [(t, t.amount if t.credit_account_id == account.id else -t.amount) for t in rows]
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An account's figures for a page, also for an account not made yet (all zero)."""
+
+    available: int = 0
+    held: int = 0
+
+
+def balance(kind, partner=None):
+    found = existing_account(kind, partner)
+    return Balance() if found is None else Balance(found.available, found.debits_pending)

@@ -130,3 +130,19 @@ class ClientRow:
     products: int
     active: int
     next_expiry: object
+
+
+def billing_panels(user, limit=200):
+    """The panels where the user may order and pay: owned, or with the ``billing`` group."""
+    return db.session.scalars(
+        select(Panel)
+        .outerjoin(Grant, and_(Grant.panel_id == Panel.id, Grant.user_id == user.id))
+        .where(
+            or_(
+                Panel.owner_id == user.id,
+                Grant.groups.op("&")(int(Group.BILLING)) != 0,
+            )
+        )
+        .order_by(Panel.name, Panel.number)
+        .limit(limit)
+    ).all()

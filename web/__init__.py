@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from config import BASE_DIR, INSTANCE_DIR, config_from_env
 from models import LANGUAGES, db
 from rules import access, audit, listings, partners, passwords
-from web import cli, database, errors, htmx, labels, security
+from web import cli, database, errors, htmx, idempotency, labels, security
 from web.extensions import babel, csrf, limiter, login_manager, migrate
 from web.i18n import select_locale
 
@@ -108,6 +108,7 @@ def _register_blueprints(app):
         access,
         account,
         auth,
+        billing,
         catalogue,
         invitations,
         main,
@@ -116,6 +117,7 @@ def _register_blueprints(app):
         partner,
         staff,
         staff_catalogue,
+        webhooks,
     )
 
     for module in (
@@ -130,6 +132,8 @@ def _register_blueprints(app):
         staff_catalogue,
         catalogue,
         orders,
+        billing,
+        webhooks,
     ):
         app.register_blueprint(module.bp)
 
@@ -148,6 +152,12 @@ def _init_request_hooks(app):
         partner_status_labels=labels.PARTNER_STATUS,
         invitation_kind_labels=labels.INVITATION_KIND,
         plan_kind_labels=labels.PLAN_KIND,
+        invoice_status_labels=labels.INVOICE_STATUS,
+        paid_via_labels=labels.PAID_VIA,
+        top_up_status_labels=labels.TOP_UP_STATUS,
+        transfer_kind_labels=labels.TRANSFER_KIND,
+        transfer_phase_labels=labels.TRANSFER_PHASE,
+        new_idempotency_key=idempotency.new_key,
     )
 
     @app.context_processor

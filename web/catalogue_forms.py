@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from rules.money import BadNumber, format_hundredths, parse_basis_points, parse_cents
 from web.labels import PLAN_KIND
@@ -198,3 +198,39 @@ class OrderQuoteForm(FlaskForm):
         ],
         default="partner",
     )
+
+
+NEW_PANEL = "new"
+
+
+class AddToCartForm(FlaskForm):
+    """Where the quoted line goes: its domain and panel (the plan and period travel along)."""
+
+    domain = StringField(
+        _l("Domain"),
+        validators=[Length(max=253)],
+        description=_l("For a hosting plan, a subdomain such as blog.example.com is fine."),
+    )
+    panel = SelectField(_l("Panel"), validate_choice=True)
+    new_panel_name = StringField(
+        _l("Name of the new panel"),
+        validators=[Length(max=120)],
+        description=_l("Leave empty to name it after the domain."),
+    )
+
+
+class ConfirmTransferForm(FlaskForm):
+    """A bank transfer staff saw arrive: the reference it quoted, the amount, the date."""
+
+    reference = StringField(
+        _l("Reference"),
+        validators=[DataRequired(_l("Enter the reference the transfer quoted.")), Length(max=40)],
+    )
+    amount = money_field(_l("Amount received, EUR"))
+    received_on = DateField(
+        _l("Received on"), validators=[DataRequired(_l("Enter the date of the transfer."))]
+    )
+
+    def validate_amount(self, field):
+        if field.data == 0:
+            raise ValidationError(_l("The amount must be more than 0."))

@@ -5,7 +5,17 @@ from decimal import Decimal
 from flask_babel import format_currency, format_percent, ngettext
 from flask_babel import lazy_gettext as _l
 
-from models import InvitationKind, PartnerStatus, PlanKind, ProductStatus
+from models import (
+    InvitationKind,
+    InvoiceStatus,
+    PaidVia,
+    PartnerStatus,
+    Phase,
+    PlanKind,
+    ProductStatus,
+    TopUpStatus,
+    TransferKind,
+)
 
 PRODUCT_STATUS = {
     ProductStatus.PENDING: _l("pending"),
@@ -33,6 +43,41 @@ PLAN_KIND = {
     PlanKind.EMAIL: _l("Email"),
     PlanKind.SSL: _l("SSL certificate"),
     PlanKind.DOMAIN: _l("Domain"),
+}
+
+INVOICE_STATUS = {
+    InvoiceStatus.UNPAID: _l("unpaid"),
+    InvoiceStatus.PAID: _l("paid"),
+    InvoiceStatus.CANCELLED: _l("cancelled"),
+}
+
+PAID_VIA = {
+    PaidVia.DEPOSIT: _l("from the deposit"),
+    PaidVia.COMMISSION: _l("from commission"),
+    PaidVia.BALANCES: _l("from commission and deposit"),
+    PaidVia.BANK_TRANSFER: _l("by bank transfer"),
+    PaidVia.PROVIDER: _l("through the payment provider"),
+}
+
+TOP_UP_STATUS = {
+    TopUpStatus.REQUESTED: _l("waiting for the transfer"),
+    TopUpStatus.CREDITED: _l("credited"),
+}
+
+TRANSFER_KIND = {
+    TransferKind.TOPUP: _l("top-up"),
+    TransferKind.PAYMENT: _l("payment"),
+    TransferKind.WITHDRAWAL: _l("withdrawal"),
+    TransferKind.COMMISSION: _l("commission"),
+    TransferKind.REFUND: _l("refund"),
+    TransferKind.CORRECTION: _l("correction"),
+}
+
+TRANSFER_PHASE = {
+    Phase.POSTED: _l("done"),
+    Phase.PENDING: _l("held"),
+    Phase.POST_PENDING: _l("paid out"),
+    Phase.VOID_PENDING: _l("released"),
 }
 
 

@@ -30,6 +30,8 @@ class Route:
     need: object = None
     #: who in the World may use it (for the CSRF and no-side-effect tests)
     who: str = "user"
+    #: False for machine endpoints that authenticate by a signature instead of a session
+    csrf: bool = True
 
 
 def panel_args(**extra):
@@ -114,6 +116,20 @@ ROUTES = {
     "staff_catalogue.vat_update": Route(STAFF, who="staff"),
     "staff_catalogue.vat_cancel": Route(STAFF, lambda w: {"rate_id": w.vat_rate.id}, who="staff"),
     "orders.new": Route(LOGIN),
+    "orders.add": Route(LOGIN),
+    "billing.cart": Route(LOGIN),
+    "billing.remove": Route(LOGIN, lambda w: {"item_id": w.cart_item.id}, who="partner"),
+    "billing.checkout": Route(LOGIN, who="partner"),
+    "billing.invoices": Route(LOGIN),
+    "billing.invoice": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
+    "billing.pay": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
+    "billing.renewals": Route(LOGIN),
+    "billing.renew": Route(LOGIN),
+    "partner.deposit": Route(PARTNER, who="partner"),
+    "partner.top_up": Route(PARTNER, who="partner"),
+    "staff.payments": Route(STAFF, who="staff"),
+    "staff.confirm_transfer": Route(STAFF, who="staff"),
+    "webhooks.payments": Route(PUBLIC, csrf=False),
 }
 
 
@@ -130,13 +146,14 @@ def _url_map_rules():
 RULES = _url_map_rules()
 
 
-def _cases(policies=None, methods=None):
+def _cases(policies=None, methods=None, csrf=None):
     return [
         pytest.param(endpoint, method, id=f"{method} {endpoint}")
         for endpoint, method in RULES
         if endpoint in ROUTES
         and (policies is None or ROUTES[endpoint].policy in policies)
         and (methods is None or method in methods)
+        and (csrf is None or ROUTES[endpoint].csrf == csrf)
     ]
 
 
@@ -225,7 +242,7 @@ def test_partner_routes_refuse_other_users_with_a_reason(
     assert snapshot() == before
 
 
-@pytest.mark.parametrize(("endpoint", "method"), _cases(methods=STATE_CHANGING))
+@pytest.mark.parametrize(("endpoint", "method"), _cases(methods=STATE_CHANGING, csrf=True))
 @pytest.mark.parametrize("how", ["no token", "bad form token", "bad header", "other session"])
 def test_state_changing_routes_refuse_requests_without_a_valid_csrf_token(
     app, testapp, make_testapp, world, login_as, endpoint, method, how
@@ -256,4 +273,23 @@ def test_get_routes_change_no_state(app, testapp, world, login_as, endpoint, met
     before = snapshot()
     response = testapp.get(target, expect_errors=True)
     assert response.status_int < 500
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), _cases(methods=STATE_CHANGING, csrf=False))
+@pytest.mark.parametrize(
+    "signature", [None, "", "sha256=" + "0" * 64, "not hex at all", "sha256=" * 40]
+)
+def test_signed_endpoints_refuse_unsigned_or_forged_requests(
+    app, testapp, world, endpoint, method, signature
+):
+    """Without a session or CSRF token, the signature is the whole defence: no change at all."""
+    target = url(app, endpoint, world)
+    body = b'{"id": "evt", "type": "payment.succeeded", "reference": "DEP-1", "amount_cents": 1}'
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Signature"] = signature
+    before = snapshot()
+    response = testapp.post(target, body, headers=headers, expect_errors=True)
+    assert response.status_int == 401
     assert snapshot() == before

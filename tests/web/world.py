@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from config import TestConfig
 from models import ALL_GROUPS, Group, InvitationKind, VatRate, db, utcnow
-from rules import invitations, partners, users
+from rules import billing, invitations, partners, users
 from tests import factories
 
 
@@ -27,6 +27,8 @@ class World:
     verify_token: str
     plan: object
     vat_rate: object
+    invoice: object
+    cart_item: object
 
     def user(self, who):
         return {
@@ -75,10 +77,20 @@ def build_world():
     plan = factories.create_plan("web-business")
     vat_rate = VatRate(rate_bp=2100, effective_from=utcnow() + timedelta(days=30))
     db.session.add(vat_rate)
+    own = factories.create_panel(partner.user, name="Partner's own")
+    billing.add_new(
+        partner.user, plan_code=plan.code, months=12, domain="agency.bg", panel_number=own.number
+    )
+    invoice = billing.checkout(partner.user)
+    cart_item = billing.add_new(
+        partner.user, plan_code=plan.code, months=12, domain="next.bg", panel_number=own.number
+    )
     db.session.commit()
     return World(
         plan=plan,
         vat_rate=vat_rate,
+        invoice=invoice,
+        cart_item=cart_item,
         owner=owner,
         panel=panel,
         member=member,

@@ -1,12 +1,22 @@
 """The partner area: joining, and the client list with its panels and invitations."""
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from models import Invitation, PartnerStatus, db
-from rules import access, catalogue, invitations, listings, panels, partners
+from models import AccountKind, Invitation, PartnerStatus, TopUp, db
+from rules import access, catalogue, deposits, invitations, ledger, listings, panels, partners
 from rules.errors import NotFound, PermissionDenied
 from web import errors, htmx, mail, notify
 from web.panel_forms import (
@@ -174,3 +184,33 @@ def revoke_invitation(invitation_id):
     db.session.commit()
     flash(_("The invitation is revoked."), "success")
     return redirect(url_for("partner.clients"), 303)
+
+
+@bp.get("/deposit")
+def deposit():
+    """The deposit: what is available, top-ups waiting for their transfer, and the history."""
+    partner = approved_partner()
+    account = ledger.existing_account(AccountKind.DEPOSIT, partner)
+    return render_template(
+        "partner/deposit.html",
+        partner=partner,
+        balance=ledger.balance(AccountKind.DEPOSIT, partner),
+        top_ups=db.session.scalars(
+            select(TopUp).where(TopUp.partner_id == partner.id).order_by(TopUp.id.desc()).limit(50)
+        ).all(),
+        history=ledger.history(account, limit=100) if account else [],
+        bank=current_app.config,
+    )
+
+
+@bp.post("/deposit/top-up")
+def top_up():
+    """Ask for a reference for a bank transfer to the deposit."""
+    partner = approved_partner()
+    made = deposits.request_top_up(partner, actor=current_user)
+    db.session.commit()
+    flash(
+        _("Transfer any amount quoting the reference %(reference)s.", reference=made.reference),
+        "success",
+    )
+    return htmx.full_page_redirect(url_for("partner.deposit"))

@@ -14,10 +14,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from models import AuditEntry, Partner, PartnerStatus, db
-from rules import partners
+from models import (
+    AuditEntry,
+    Invoice,
+    InvoiceStatus,
+    Partner,
+    PartnerStatus,
+    TopUp,
+    TopUpStatus,
+    db,
+)
+from rules import deposits, ledger, partners
 from rules.errors import NotFound
-from web import mail, notify
+from web import htmx, mail, notify
+from web.catalogue_forms import ConfirmTransferForm
+from web.idempotency import idempotent
 from web.panel_forms import ApproveForm, RejectForm, SuspendForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -128,3 +139,49 @@ def audit_log():
     """Show the newest audit entries of the whole program."""
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)).all()
     return render_template("staff/audit.html", entries=entries)
+
+
+@bp.get("/payments")
+def payments():
+    """Top-ups waiting for their transfer, unpaid invoices, and the book's totals and check."""
+    return _payments_page(ConfirmTransferForm(formdata=None))
+
+
+def _payments_page(form, status=200):
+    waiting = db.session.scalars(
+        select(TopUp)
+        .where(TopUp.status == TopUpStatus.REQUESTED)
+        .order_by(TopUp.id.desc())
+        .limit(200)
+    ).all()
+    unpaid = db.session.scalars(
+        select(Invoice)
+        .where(Invoice.status == InvoiceStatus.UNPAID)
+        .order_by(Invoice.number.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "staff/payments.html",
+        form=form,
+        waiting=waiting,
+        unpaid=unpaid,
+        book=ledger.totals(),
+        problems=ledger.check() if request.args.get("check") else None,
+    ), status
+
+
+@bp.post("/payments/confirm")
+@idempotent
+def confirm_transfer():
+    """Record a received bank transfer: it credits a top-up or pays an invoice whole, once."""
+    form = ConfirmTransferForm()
+    if not form.validate():
+        return _payments_page(form, 422)
+    deposits.confirm_bank_transfer(
+        form.reference.data.strip(),
+        form.amount.data,
+        received_on=form.received_on.data,
+        actor=current_user,
+    )
+    flash(_("The transfer %(reference)s is recorded.", reference=form.reference.data), "success")
+    return htmx.full_page_redirect(url_for("staff.payments"))

@@ -1,0 +1,152 @@
+"""The renewal and payment module: the cart, checkout, invoices, paying, renewals [R3, R19-R21].
+
+Money POSTs (checkout, paying) carry an idempotency key (web/idempotency.py) and do not
+commit themselves: the decorator commits the work with the record of where it led.
+"""
+
+from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from models import InvoiceStatus, db
+from rules import billing, deposits, partners
+from rules.errors import DomainError, NotFound
+from web import htmx
+from web.idempotency import idempotent
+
+bp = Blueprint("billing", __name__, url_prefix="/billing")
+
+RENEWAL_WINDOWS = (30, 60, 90)
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Ordering and paying need an account."""
+
+
+def _paying_partner():
+    partner = partners.partner_of(current_user)
+    return partner if partner is not None and partner.is_approved else None
+
+
+@bp.get("/cart")
+def cart():
+    """Show the cart with each line priced as checkout would price it now."""
+    partner = _paying_partner()
+    partner_pays = request.args.get("payer", "partner") == "partner"
+    items = billing.cart(current_user)
+    lines = [
+        (item, billing.line_preview(current_user, item, partner_pays=partner_pays))
+        for item in items
+    ]
+    return render_template(
+        "billing/cart.html",
+        lines=lines,
+        total=sum(line.total_cents for _item, line in lines),
+        partner=partner,
+        partner_pays=partner_pays,
+    )
+
+
+@bp.post("/cart/<int:item_id>/remove")
+def remove(item_id):
+    """Take a line out of the cart."""
+    billing.remove(current_user, item_id)
+    db.session.commit()
+    return htmx.full_page_redirect(url_for("billing.cart"))
+
+
+@bp.post("/cart/checkout")
+@idempotent
+def checkout():
+    """Issue one invoice for the whole cart, priced now; then pay it."""
+    payer = request.form.get("payer", "partner")
+    if payer not in {"partner", "client"}:
+        raise DomainError(_l("Choose who pays: you or your client."))
+    invoice = billing.checkout(current_user, partner_pays=payer == "partner")
+    flash(
+        _("Invoice %(number)s is issued. Pay it to activate the products.", number=invoice.number),
+        "success",
+    )
+    return htmx.full_page_redirect(url_for("billing.invoice", number=invoice.number))
+
+
+@bp.get("/invoices")
+def invoices():
+    """List the invoices the user placed."""
+    return render_template("billing/invoices.html", invoices=billing.invoices_of(current_user))
+
+
+def _bank():
+    config = current_app.config
+    return {
+        "holder": config["BANK_ACCOUNT_HOLDER"],
+        "iban": config["BANK_IBAN"],
+        "bic": config["BANK_BIC"],
+    }
+
+
+@bp.get("/invoices/<int:number>")
+def invoice(number):
+    """Show an invoice as a printable page, with the ways to pay it while unpaid."""
+    found = billing.invoice_for(current_user, number)
+    partner = _paying_partner()
+    return render_template(
+        "billing/invoice.html",
+        invoice=found,
+        partner=partner,
+        deposit=deposits.balance(partner) if partner else None,
+        bank=_bank(),
+        unpaid=found.status == InvoiceStatus.UNPAID,
+    )
+
+
+@bp.post("/invoices/<int:number>/pay")
+@idempotent
+def pay(number):
+    """Pay the whole invoice from the partner's deposit; its products activate at once."""
+    found = billing.invoice_for(current_user, number)
+    partner = _paying_partner()
+    if partner is None:
+        raise DomainError(_l("Only partners pay from a deposit; pay by bank transfer."))
+    if request.form.get("source") != "deposit":
+        raise DomainError(_l("Choose how to pay."))
+    billing.pay_from_deposit(found, partner, actor=current_user)
+    flash(_("Invoice %(number)s is paid; its products are active.", number=found.number), "success")
+    return htmx.full_page_redirect(url_for("billing.invoice", number=found.number))
+
+
+@bp.get("/renewals")
+def renewals():
+    """Products expiring in the next 30/60/90 days in every panel where the user holds billing."""
+    days = request.args.get("days", "30")
+    days = int(days) if days in {str(d) for d in RENEWAL_WINDOWS} else 30
+    return render_template(
+        "billing/renewals.html",
+        products=billing.expiring(current_user, days),
+        days=days,
+        windows=RENEWAL_WINDOWS,
+    )
+
+
+@bp.post("/renewals")
+def renew():
+    """Put the ticked products, each with its chosen period, in the cart."""
+    chosen = request.form.getlist("product")
+    if not chosen:
+        raise DomainError(_l("Tick the products to renew."))
+    if len(chosen) > billing.MAX_CART or not all(c.isascii() and c.isdigit() for c in chosen):
+        raise DomainError(_l("Tick the products to renew."))
+    for product_id in chosen:
+        product = db.session.get(billing.Product, int(product_id))
+        if product is None:
+            raise NotFound()
+        months = request.form.get(f"months-{product_id}", "")
+        if not (months.isascii() and months.isdigit() and len(months) <= 3):
+            raise billing.catalogue.PeriodNotOffered()
+        billing.add_renewal(current_user, product, int(months))
+    db.session.commit()
+    flash(_("Added to the cart."), "success")
+    return htmx.full_page_redirect(url_for("billing.cart"))
