@@ -14,7 +14,7 @@ import re
 import secrets
 from functools import wraps
 
-from flask import flash, request
+from flask import flash, make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -87,7 +87,7 @@ def idempotent(view):
             # a concurrent twin got there first (and has committed)
             db.session.rollback()
             return _replay(_find(key), fingerprint)
-        response = view(*args, **kwargs)
+        response = make_response(view(*args, **kwargs))
         location = response.headers.get("HX-Redirect") or response.headers.get("Location")
         if location:
             record.location = location

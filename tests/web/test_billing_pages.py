@@ -1,0 +1,264 @@
+"""Ordering and paying through the pages: cart, checkout, invoice, deposit, staff, webhook."""
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from models import (
+    IdempotencyRecord,
+    Invoice,
+    InvoiceStatus,
+    Plan,
+    Product,
+    ProductStatus,
+    TopUp,
+    Transfer,
+    db,
+)
+from rules import deposits, ledger
+from tests import factories
+from tests.web.test_routes import snapshot
+
+
+@pytest.fixture
+def shop(app):
+    partner = factories.create_partner()
+    own = factories.create_panel(partner.user, name="Own sites")
+    factories.create_plan("web-business", price=1000, periods={12: 0, 24: 1000})
+    factories.create_plan(
+        "domain-bg",
+        kind="domain",
+        price=2000,
+        base_months=12,
+        periods={12: 0},
+        eligible=False,
+        name_bg="Домейн .bg",
+        name_en="Domain .bg",
+    )
+    return partner, own
+
+
+def fund(partner, cents):
+    top_up = deposits.request_top_up(partner, actor=partner.user)
+    deposits.credit(top_up, cents)
+    db.session.commit()
+
+
+def add_to_cart(testapp, own, plan="domain-bg", months="12", domain="bakery.bg"):
+    page = testapp.get("/order/", {"plan": plan, "months": months})
+    form = page.forms["add-form"]
+    form["domain"] = domain
+    form["panel"] = str(own.number)
+    return form.submit(expect_errors=True)
+
+
+def count(model, *where):
+    return db.session.scalar(select(func.count(model.id)).where(*where))
+
+
+def test_order_checkout_and_pay_from_the_deposit(testapp, login_as, shop):
+    partner, own = shop
+    fund(partner, 10_000)
+    login_as(partner.user)
+    assert add_to_cart(testapp, own).status_int == 303
+    cart = testapp.get("/billing/cart")
+    assert "bakery.bg" in cart.text
+    invoice_page = cart.forms["checkout-form"].submit().follow()
+    invoice = db.session.scalar(select(Invoice))
+    assert invoice.total_cents == 2400 and invoice.status == InvoiceStatus.UNPAID
+    assert invoice.lines[0].product.status == ProductStatus.PENDING
+    paid = invoice_page.forms["pay-deposit-form"].submit().follow()
+    assert "платена" in paid.html.select_one("#invoice-status").text
+    db.session.refresh(invoice)
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.lines[0].product.status == ProductStatus.ACTIVE
+    assert deposits.balance(partner) == 10_000 - 2400
+    assert ledger.check() == []
+
+
+def test_a_double_submit_pays_once_and_a_changed_replay_is_refused(testapp, login_as, shop):
+    partner, own = shop
+    fund(partner, 10_000)
+    login_as(partner.user)
+    add_to_cart(testapp, own)
+    checkout = testapp.get("/billing/cart").forms["checkout-form"]
+    first = checkout.submit()
+    again = checkout.submit()  # the same form, the same key: a double click
+    assert first.headers["Location"] == again.headers["Location"]
+    assert count(Invoice) == 1
+    pay = testapp.get(first.headers["Location"]).forms["pay-deposit-form"]
+    assert pay.submit().status_int == 303
+    assert pay.submit().status_int == 303  # replayed, not paid again
+    assert count(Transfer) == 1 + 2
+    assert deposits.balance(partner) == 10_000 - 2400
+    pay["source"].force_value("commission")  # the same key with other contents
+    assert "вече е изпратен с друго съдържание" in pay.submit(status=422).text
+
+
+@pytest.mark.parametrize("key", ["", "short", "g" * 32, "0" * 31])
+def test_money_posts_without_a_valid_key_are_refused(testapp, login_as, shop, key):
+    partner, own = shop
+    login_as(partner.user)
+    add_to_cart(testapp, own)
+    form = testapp.get("/billing/cart").forms["checkout-form"]
+    form["idempotency_key"].force_value(key)
+    before = snapshot()
+    form.submit(status=422)
+    assert snapshot() == before
+
+
+def test_too_little_deposit_is_a_clear_refusal_and_nothing_moves(testapp, login_as, shop):
+    partner, own = shop
+    fund(partner, 100)
+    login_as(partner.user)
+    add_to_cart(testapp, own)
+    invoice_page = testapp.get("/billing/cart").forms["checkout-form"].submit().follow()
+    form = invoice_page.forms["pay-deposit-form"]
+    assert invoice_page.html.select_one("#pay-deposit-form button").has_attr("disabled")
+    before = snapshot()
+    response = testapp.post(
+        invoice_page.request.path + "/pay",
+        {
+            "csrf_token": form["csrf_token"].value,
+            "idempotency_key": form["idempotency_key"].value,
+            "source": "deposit",
+        },
+        status=422,
+    )
+    assert "Депозитът ви не покрива тази фактура" in response.text
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        ("bakery.com", "само домейни .bg"),
+        ("blog.bakery.bg", "не поддомейн"),
+        ("", "Въведете име на домейн"),
+        ("bad domain.bg", "не е валидно име на домейн"),
+    ],
+)
+def test_bad_domains_are_refused_on_the_order_page(testapp, login_as, shop, domain, message):
+    partner, own = shop
+    login_as(partner.user)
+    before = snapshot()
+    response = add_to_cart(testapp, own, domain=domain)
+    assert response.status_int == 422
+    assert message in response.html.select_one("#add-error").text
+    assert snapshot() == before
+
+
+def test_tampered_plan_and_period_on_add_are_refused(testapp, login_as, shop):
+    partner, own = shop
+    login_as(partner.user)
+    form = testapp.get("/order/", {"plan": "domain-bg", "months": "12"}).forms["add-form"]
+    form["domain"] = "bakery.bg"
+    form["panel"] = str(own.number)
+    form["months"].force_value("7")
+    assert form.submit(status=422)
+    form["months"].force_value("12")
+    form["plan"].force_value("nope")
+    assert form.submit(status=422)
+    assert count(Product) == 0
+
+
+def test_ordering_into_a_panel_without_billing_is_not_offered(testapp, login_as, shop):
+    partner, _own = shop
+    other = factories.create_panel()
+    login_as(partner.user)
+    form = testapp.get("/order/", {"plan": "domain-bg", "months": "12"}).forms["add-form"]
+    assert str(other.number) not in [value for value, *_ in form["panel"].options]
+    form["domain"] = "bakery.bg"
+    form["panel"].force_value(str(other.number))
+    form.submit(status=422)
+    assert count(Product) == 0
+
+
+def test_staff_record_a_transfer_that_credits_a_top_up(testapp, login_as, shop, create_user):
+    partner, _own = shop
+    top_up = deposits.request_top_up(partner, actor=partner.user)
+    db.session.commit()
+    login_as(create_user(is_staff=True))
+    form = testapp.get("/staff/payments").forms["confirm-form"]
+    form["reference"] = top_up.reference
+    form["amount"] = "600,00"
+    form["received_on"] = date.today().isoformat()
+    assert form.submit().status_int == 303
+    assert deposits.balance(partner) == 60_000
+    db.session.refresh(partner)
+    assert partner.activated_at is not None  # reached the 500 € minimum
+    page = testapp.get("/staff/payments", {"check": "1"})
+    assert page.html.select_one("#check-result.saved")
+
+
+@pytest.mark.parametrize(
+    ("reference", "amount", "status"),
+    [("NOPE-1", "10", 404), ("", "10", 422), ("REF", "-1", 422), ("REF", "0", 422)],
+)
+def test_bad_transfers_are_refused(testapp, login_as, shop, create_user, reference, amount, status):
+    login_as(create_user(is_staff=True))
+    form = testapp.get("/staff/payments").forms["confirm-form"]
+    form["reference"] = reference
+    form["amount"] = amount
+    form["received_on"] = date.today().isoformat()
+    before = snapshot()
+    form.submit(status=status)
+    assert snapshot() == before
+
+
+def test_partner_gets_a_reference_and_sees_its_deposit(testapp, login_as, shop):
+    partner, _own = shop
+    login_as(partner.user)
+    page = testapp.get("/partner/deposit")
+    assert page.html.select_one("#deposit-available").text.strip().startswith("0,00")
+    page = page.forms["top-up-form"].submit().follow()
+    top_up = db.session.scalar(select(TopUp))
+    assert top_up.reference in page.text
+    deposits.credit(top_up, 1234)
+    db.session.commit()
+    page = testapp.get("/partner/deposit")
+    assert "12,34" in page.html.select_one("#deposit-available").text
+    assert "12,34" in page.html.select_one("#deposit-history").text
+
+
+def test_webhook_credits_once_and_refuses_replays_and_forgeries(testapp, shop):
+    partner, _own = shop
+    top_up = deposits.request_top_up(partner, actor=partner.user)
+    db.session.commit()
+    event = {
+        "id": "evt_42",
+        "type": "payment.succeeded",
+        "reference": top_up.reference,
+        "amount_cents": 5000,
+        "currency": "EUR",
+    }
+    body = json.dumps(event).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Signature": "sha256=" + deposits.signature("whsec-test", body),
+    }
+    ok = testapp.post("/webhooks/payments", body, headers=headers)
+    assert ok.json == {"ok": True, "outcome": f"credited top-up {top_up.reference}"}
+    replay = testapp.post("/webhooks/payments", body, headers=headers, status=409)
+    assert replay.json["ok"] is False
+    tampered = body.replace(b"5000", b"9000")
+    testapp.post("/webhooks/payments", tampered, headers=headers, status=401)
+    assert deposits.balance(partner) == 5000
+    assert count(IdempotencyRecord) == 0
+
+
+def test_renewals_page_puts_ticked_products_in_the_cart(testapp, login_as, shop):
+    partner, own = shop
+    plan = db.session.scalar(select(Plan).where(Plan.code == "web-business"))
+    product = factories.add_product(own, plan, "soon.bg")
+    product.expires_on = date.today()
+    db.session.commit()
+    login_as(partner.user)
+    page = testapp.get("/billing/renewals", {"days": "30"})
+    form = page.forms["renewals-form"]
+    form["product"] = str(product.id)
+    form[f"months-{product.id}"] = "24"
+    cart = form.submit().follow()
+    assert "soon.bg" in cart.text and "2 години" in cart.text
