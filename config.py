@@ -79,6 +79,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env_int("SESSION_ABSOLUTE_MINUTES", 12 * 60))
     #: idle timeout: a session unused for this long is logged out
     SESSION_IDLE_TIMEOUT = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 60))
+    #: sensitive actions (withdrawing money) need a password check this recent
+    FRESH_LOGIN_TIMEOUT = timedelta(minutes=_env_int("FRESH_LOGIN_MINUTES", 10))
     REMEMBER_COOKIE_DURATION = timedelta(0)
     HSTS = _env_bool("HSTS", True)
 

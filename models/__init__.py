@@ -37,6 +37,8 @@ from models.billing import (
     ProviderEvent,
     TopUp,
     TopUpStatus,
+    Withdrawal,
+    WithdrawalStatus,
 )
 from models.catalogue import Plan, PlanKind, PlanPeriod, VatRate, VolumeTier
 from models.ledger import (
@@ -94,6 +96,8 @@ __all__ = [
     "User",
     "VatRate",
     "VolumeTier",
+    "Withdrawal",
+    "WithdrawalStatus",
     "db",
     "enum_column",
     "utcnow",

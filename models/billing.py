@@ -205,3 +205,33 @@ class IdempotencyRecord(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WithdrawalStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
+class Withdrawal(db.Model):
+    """A partner's request to take money out of its deposit [R18]; held until staff decides."""
+
+    __tablename__ = "withdrawals"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    #: where the money goes, as the partner gave it
+    iban: Mapped[str] = mapped_column(String(40))
+    status: Mapped[WithdrawalStatus] = mapped_column(
+        enum_column(WithdrawalStatus), default=WithdrawalStatus.REQUESTED
+    )
+    #: the pending (two-phase) transfer that holds the amount
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+    partner: Mapped[Partner] = relationship()

@@ -56,5 +56,8 @@ ACTIONS = {
     "invoice.cancel": _l("invoice cancelled"),
     "topup.request": _l("deposit top-up requested"),
     "topup.credit": _l("deposit top-up credited"),
+    "withdrawal.request": _l("deposit withdrawal requested"),
+    "withdrawal.paid": _l("deposit withdrawal paid out"),
+    "withdrawal.rejected": _l("deposit withdrawal rejected"),
     "partner.activate": _l("partner active: first deposit reached the minimum"),
 }

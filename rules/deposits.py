@@ -9,19 +9,24 @@ minimum staff set at approval.
 import hashlib
 import hmac
 import json
+import re
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from models import (
     AccountKind,
     Invoice,
+    InvoiceStatus,
     PaidVia,
     ProviderEvent,
     TopUp,
     TopUpStatus,
+    Transfer,
     TransferKind,
+    Withdrawal,
+    WithdrawalStatus,
     db,
     utcnow,
 )
@@ -211,3 +216,103 @@ def handle_event(event):
         record.outcome = f"paid invoice {invoice.number}"
     db.session.flush()
     return record
+
+
+# -- withdrawing the deposit [R18] ---------------------------------------------------------
+
+IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}")
+
+
+class AlreadyDecided(DepositError):
+    status = 409
+
+    def default_message(self):
+        return _l("This withdrawal was already decided.")
+
+
+def own_unpaid_invoices(partner):
+    return db.session.scalar(
+        select(func.count(Invoice.id)).where(
+            Invoice.partner_id == partner.id, Invoice.status == InvoiceStatus.UNPAID
+        )
+    )
+
+
+def _iban(text):
+    """An IBAN without spaces, upper-case, with its check digits verified (ISO 13616)."""
+    iban = re.sub(r"\s+", "", text or "").upper()
+    if not IBAN.fullmatch(iban):
+        raise DepositError(_l("Enter a valid IBAN, such as BG80 BNBG 9661 1020 3456 78."))
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    if int(digits) % 97 != 1:
+        raise DepositError(_l("This IBAN's check digits are wrong; check it again."))
+    return iban
+
+
+def request_withdrawal(partner, amount_cents, iban, *, actor):
+    """Hold ``amount_cents`` of the deposit for a payout to ``iban`` until staff decides."""
+    if not partner.is_approved:
+        raise DepositError(_l("Only approved partners keep a deposit."))
+    if not 0 < amount_cents <= MAX_PRICE_CENTS:
+        raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
+    iban = _iban(iban)
+    if own_unpaid_invoices(partner):
+        raise DepositError(
+            _l("Pay or cancel your unpaid invoices first; then the deposit can be withdrawn.")
+        )
+    withdrawal = Withdrawal(partner_id=partner.id, amount_cents=amount_cents, iban=iban)
+    db.session.add(withdrawal)
+    db.session.flush()
+    hold = ledger.transfer(
+        ledger.account(AccountKind.DEPOSIT, partner),
+        ledger.account(AccountKind.PAYOUTS),
+        amount_cents,
+        kind=TransferKind.WITHDRAWAL,
+        key=f"withdrawal:{withdrawal.id}",
+        pending=True,
+        reference=f"WD-{withdrawal.id:06d}",
+        actor=actor,
+    )
+    withdrawal.hold_id = hold.id
+    audit.record(
+        "withdrawal.request", actor=actor, partner=partner.number, amount_cents=amount_cents
+    )
+    db.session.flush()
+    return withdrawal
+
+
+def _decide(withdrawal, status, *, actor, reason=""):
+    db.session.scalars(
+        select(Withdrawal)
+        .where(Withdrawal.id == withdrawal.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if withdrawal.status != WithdrawalStatus.REQUESTED:
+        raise AlreadyDecided()
+    hold = db.session.get(Transfer, withdrawal.hold_id)
+    resolve = ledger.post if status == WithdrawalStatus.PAID else ledger.void
+    resolve(hold, key=f"withdrawal:{withdrawal.id}:{status.value}", actor=actor)
+    withdrawal.status = status
+    withdrawal.decided_at = utcnow()
+    withdrawal.decided_by_id = getattr(actor, "id", None)
+    withdrawal.reason = reason.strip()[:500]
+    audit.record(
+        f"withdrawal.{status.value}",
+        actor=actor,
+        partner=withdrawal.partner.number,
+        amount_cents=withdrawal.amount_cents,
+    )
+    db.session.flush()
+
+
+def pay_out(withdrawal, *, actor):
+    """Staff sent the money: the held amount leaves the deposit for good."""
+    _decide(withdrawal, WithdrawalStatus.PAID, actor=actor)
+
+
+def reject(withdrawal, *, actor, reason):
+    """Staff refuse the payout: the held amount is available again."""
+    if not (reason or "").strip():
+        raise DepositError(_l("Give the reason."))
+    _decide(withdrawal, WithdrawalStatus.REJECTED, actor=actor, reason=reason)

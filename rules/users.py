@@ -121,6 +121,11 @@ def _confirm_current_password(user, current_password):
         raise WrongPassword()
 
 
+def confirm_password(user, password):
+    """Check the user's password again (a fresh login before a sensitive action)."""
+    _confirm_current_password(user, password)
+
+
 def revoke_sessions(user):
     """End every session of the user: the cookies they hold name an older version."""
     user.session_version += 1

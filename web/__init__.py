@@ -157,6 +157,7 @@ def _init_request_hooks(app):
         top_up_status_labels=labels.TOP_UP_STATUS,
         transfer_kind_labels=labels.TRANSFER_KIND,
         transfer_phase_labels=labels.TRANSFER_PHASE,
+        withdrawal_status_labels=labels.WITHDRAWAL_STATUS,
         new_idempotency_key=idempotency.new_key,
     )
 

@@ -234,3 +234,21 @@ class ConfirmTransferForm(FlaskForm):
     def validate_amount(self, field):
         if field.data == 0:
             raise ValidationError(_l("The amount must be more than 0."))
+
+
+class WithdrawForm(FlaskForm):
+    amount = money_field(_l("Amount, EUR"))
+    iban = StringField(
+        _l("IBAN of your account"),
+        validators=[DataRequired(_l("Enter the IBAN to pay to.")), Length(max=50)],
+    )
+
+    def validate_amount(self, field):
+        if field.data == 0:
+            raise ValidationError(_l("The amount must be more than 0."))
+
+
+class RejectWithdrawalForm(FlaskForm):
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=500)]
+    )

@@ -15,6 +15,7 @@ from models import (
     ProductStatus,
     TopUpStatus,
     TransferKind,
+    WithdrawalStatus,
 )
 
 PRODUCT_STATUS = {
@@ -78,6 +79,12 @@ TRANSFER_PHASE = {
     Phase.PENDING: _l("held"),
     Phase.POST_PENDING: _l("paid out"),
     Phase.VOID_PENDING: _l("released"),
+}
+
+WITHDRAWAL_STATUS = {
+    WithdrawalStatus.REQUESTED: _l("waiting for staff"),
+    WithdrawalStatus.PAID: _l("paid out"),
+    WithdrawalStatus.REJECTED: _l("rejected"),
 }
 
 

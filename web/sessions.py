@@ -1,6 +1,7 @@
 """Login sessions per ASVS: fresh on login, versioned per user, idle and absolute lifetimes."""
 
 import time
+from functools import wraps
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -89,3 +90,35 @@ def unauthorized():
     if htmx.is_htmx():
         return htmx.client_redirect(Response(status=401), url)
     return redirect(url, 303 if request.method != "GET" else 302)
+
+
+def is_fresh():
+    """Whether the password was checked recently enough for a sensitive action."""
+    auth_at = session.get("auth_at")
+    limit = current_app.config["FRESH_LOGIN_TIMEOUT"].total_seconds()
+    return isinstance(auth_at, int) and time.time() - auth_at <= limit
+
+
+def mark_fresh():
+    """The user just typed the password again: the session counts as a fresh login."""
+    session["auth_at"] = int(time.time())
+
+
+def fresh_login_required(view):
+    """Ask for the password again first unless it was given in the last few minutes."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if is_fresh():
+            return view(*args, **kwargs)
+        flash(_l("For your safety, enter your password again to continue."), "info")
+        target = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
+        target = target if is_local_path(target) else None
+        if target is None and request.referrer:
+            host = request.host_url.rstrip("/")
+            if request.referrer.startswith(host + "/"):
+                target = request.referrer[len(host) :]
+        url = url_for("account.reauthenticate", next=target)
+        return htmx.full_page_redirect(url) if request.method != "GET" else redirect(url)
+
+    return wrapper

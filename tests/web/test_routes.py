@@ -130,6 +130,15 @@ ROUTES = {
     "staff.payments": Route(STAFF, who="staff"),
     "staff.confirm_transfer": Route(STAFF, who="staff"),
     "webhooks.payments": Route(PUBLIC, csrf=False),
+    "account.reauthenticate": Route(LOGIN),
+    "account.reauthenticate_submit": Route(LOGIN),
+    "partner.withdraw": Route(PARTNER, who="partner"),
+    "partner.withdraw_submit": Route(PARTNER, who="partner"),
+    "staff.withdrawals": Route(STAFF, who="staff"),
+    "staff.pay_withdrawal": Route(STAFF, lambda w: {"withdrawal_id": w.withdrawal.id}, who="staff"),
+    "staff.reject_withdrawal": Route(
+        STAFF, lambda w: {"withdrawal_id": w.withdrawal.id}, who="staff"
+    ),
 }
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from config import TestConfig
 from models import ALL_GROUPS, Group, InvitationKind, VatRate, db, utcnow
-from rules import billing, invitations, partners, users
+from rules import billing, deposits, invitations, partners, users
 from tests import factories
 
 
@@ -29,6 +29,7 @@ class World:
     vat_rate: object
     invoice: object
     cart_item: object
+    withdrawal: object
 
     def user(self, who):
         return {
@@ -85,8 +86,15 @@ def build_world():
     cart_item = billing.add_new(
         partner.user, plan_code=plan.code, months=12, domain="next.bg", panel_number=own.number
     )
+    other_partner = factories.create_partner()
+    top_up = deposits.request_top_up(other_partner, actor=other_partner.user)
+    deposits.credit(top_up, 10_000)
+    withdrawal = deposits.request_withdrawal(
+        other_partner, 5_000, "BG80BNBG96611020345678", actor=other_partner.user
+    )
     db.session.commit()
     return World(
+        withdrawal=withdrawal,
         plan=plan,
         vat_rate=vat_rate,
         invoice=invoice,

@@ -1,13 +1,24 @@
 """The user's own settings: name and language, password, email."""
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import db
 from rules import users
+from rules.redirects import is_local_path
 from web import htmx, mail, notify, sessions
-from web.forms import ChangeEmailForm, ChangePasswordForm, ProfileForm
+from web.extensions import limiter
+from web.forms import ChangeEmailForm, ChangePasswordForm, ProfileForm, ReauthenticateForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -121,3 +132,29 @@ def change_email():
         )
         mail.send_after(response, notice, notify.email_verification(current_user))
     return response
+
+
+@bp.get("/confirm")
+def reauthenticate():
+    """Ask for the password again before a sensitive action (a fresh login)."""
+    form = ReauthenticateForm()
+    next_url = request.args.get("next")
+    form.next.data = next_url if is_local_path(next_url) else None
+    return render_template("account/reauthenticate.html", form=form)
+
+
+@bp.post("/confirm")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+def reauthenticate_submit():
+    """Check the password; the session counts as freshly logged in and goes on."""
+    form = ReauthenticateForm()
+    if form.validate():
+        try:
+            users.confirm_password(current_user, form.password.data)
+        except users.WrongPassword as error:
+            form.password.errors.append(error.message)
+        else:
+            sessions.mark_fresh()
+            target = form.next.data if is_local_path(form.next.data) else url_for("main.index")
+            return redirect(target, 303)
+    return render_template("account/reauthenticate.html", form=form), 422

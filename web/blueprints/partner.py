@@ -1,5 +1,7 @@
 """The partner area: joining, and the client list with its panels and invitations."""
 
+from functools import wraps
+
 from flask import (
     Blueprint,
     current_app,
@@ -17,8 +19,10 @@ from sqlalchemy import select
 
 from models import AccountKind, Invitation, PartnerStatus, TopUp, db
 from rules import access, catalogue, deposits, invitations, ledger, listings, panels, partners
-from rules.errors import NotFound, PermissionDenied
-from web import errors, htmx, mail, notify
+from rules.errors import DomainError, NotFound, PermissionDenied
+from web import errors, htmx, mail, notify, sessions
+from web.catalogue_forms import WithdrawForm
+from web.idempotency import idempotent
 from web.panel_forms import (
     ApplyForm,
     ClientPanelForm,
@@ -42,6 +46,17 @@ def approved_partner():
     if partner is None or partner.status != PartnerStatus.APPROVED:
         raise PermissionDenied(_l("This page is for approved partners of the program."))
     return partner
+
+
+def partner_first(view):
+    """Refuse users who are no approved partners before anything else looks at the request."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        approved_partner()
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @bp.get("/")
@@ -213,4 +228,43 @@ def top_up():
         _("Transfer any amount quoting the reference %(reference)s.", reference=made.reference),
         "success",
     )
+    return htmx.full_page_redirect(url_for("partner.deposit"))
+
+
+@bp.get("/deposit/withdraw")
+@partner_first
+@sessions.fresh_login_required
+def withdraw():
+    """Show the withdrawal form (after a fresh login)."""
+    partner = approved_partner()
+    return _withdraw_page(partner, WithdrawForm(formdata=None))
+
+
+def _withdraw_page(partner, form, status=200):
+    return render_template(
+        "partner/withdraw.html",
+        partner=partner,
+        form=form,
+        balance=ledger.balance(AccountKind.DEPOSIT, partner),
+        unpaid=deposits.own_unpaid_invoices(partner),
+    ), status
+
+
+@bp.post("/deposit/withdraw")
+@partner_first
+@sessions.fresh_login_required
+@idempotent
+def withdraw_submit():
+    """Hold the amount for a payout until staff pays it out or rejects it."""
+    partner = approved_partner()
+    form = WithdrawForm()
+    if not form.validate():
+        return _withdraw_page(partner, form, 422)
+    try:
+        deposits.request_withdrawal(partner, form.amount.data, form.iban.data, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        form.form_errors.append(error.message)
+        return _withdraw_page(partner, form, error.status)
+    flash(_("Your withdrawal is requested; the amount is held until we pay it out."), "success")
     return htmx.full_page_redirect(url_for("partner.deposit"))

@@ -22,12 +22,14 @@ from models import (
     PartnerStatus,
     TopUp,
     TopUpStatus,
+    Withdrawal,
+    WithdrawalStatus,
     db,
 )
 from rules import deposits, ledger, partners
 from rules.errors import NotFound
 from web import htmx, mail, notify
-from web.catalogue_forms import ConfirmTransferForm
+from web.catalogue_forms import ConfirmTransferForm, RejectWithdrawalForm
 from web.idempotency import idempotent
 from web.panel_forms import ApproveForm, RejectForm, SuspendForm
 
@@ -185,3 +187,52 @@ def confirm_transfer():
     )
     flash(_("The transfer %(reference)s is recorded.", reference=form.reference.data), "success")
     return htmx.full_page_redirect(url_for("staff.payments"))
+
+
+@bp.get("/withdrawals")
+def withdrawals():
+    """Withdrawals waiting for staff, and the latest decided ones."""
+    return _withdrawals_page()
+
+
+def _withdrawals_page(reject_form=None, status=200):
+    rows = db.session.scalars(
+        select(Withdrawal)
+        .order_by((Withdrawal.status == WithdrawalStatus.REQUESTED).desc(), Withdrawal.id.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "staff/withdrawals.html",
+        withdrawals=rows,
+        reject_form=reject_form or RejectWithdrawalForm(formdata=None),
+    ), status
+
+
+def _withdrawal(withdrawal_id):
+    found = db.session.get(Withdrawal, withdrawal_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+@bp.post("/withdrawals/<int:withdrawal_id>/pay")
+@idempotent
+def pay_withdrawal(withdrawal_id):
+    """Record that the money was sent: the held amount leaves the deposit."""
+    found = _withdrawal(withdrawal_id)
+    deposits.pay_out(found, actor=current_user)
+    flash(_("The withdrawal is marked as paid out."), "success")
+    return htmx.full_page_redirect(url_for("staff.withdrawals"))
+
+
+@bp.post("/withdrawals/<int:withdrawal_id>/reject")
+@idempotent
+def reject_withdrawal(withdrawal_id):
+    """Refuse the payout with a reason; the held amount is available to the partner again."""
+    found = _withdrawal(withdrawal_id)
+    form = RejectWithdrawalForm()
+    if not form.validate():
+        return _withdrawals_page(form, 422)
+    deposits.reject(found, actor=current_user, reason=form.reason.data)
+    flash(_("The withdrawal is rejected; the amount is released."), "success")
+    return htmx.full_page_redirect(url_for("staff.withdrawals"))
