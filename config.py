@@ -107,6 +107,8 @@ class Config:
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Partner Program <no-reply@localhost>")
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
 
+    #: the app's address, for links in mail sent outside a request (the daily job)
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     #: where partners send deposit top-ups and invoice payments by bank transfer
     BANK_ACCOUNT_HOLDER = _env("BANK_ACCOUNT_HOLDER", "Hosting Company Ltd")
     BANK_IBAN = _env("BANK_IBAN", "BG80 BNBG 9661 1020 3456 78")

@@ -235,3 +235,13 @@ class Withdrawal(db.Model):
     reason: Mapped[str] = mapped_column(String(500), default="")
 
     partner: Mapped[Partner] = relationship()
+
+
+class JobMark(db.Model):
+    """Something the daily job did once ("renewal:<product>:<expiry>"): a second run skips it."""
+
+    __tablename__ = "job_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -154,19 +154,50 @@ def _payer_standing(user, partner_pays):
 
 def checkout(user, *, partner_pays=True, today=None):
     """Turn the cart into one invoice priced now; new products wait as pending until paid."""
-    today = today or date.today()
     items = cart(user)
     if not items:
         raise BillingError(_l("The cart is empty."))
+    entries, new_panels = [], {}
+    for item in items:
+        if item.renew_product_id is not None:
+            product = item.renew_product
+            access.require(user, product.panel, Group.BILLING)
+            entries.append((item.plan, item.months, product, LineKind.RENEWAL))
+        else:
+            if item.plan.retired_at is not None:
+                raise catalogue.NotOrderable()
+            _offered(item.plan, item.months)
+            panel = _target_panel(user, item, new_panels)
+            product = Product(
+                panel_id=panel.id,
+                plan_id=item.plan.id,
+                plan_name=item.plan.name_bg,
+                kind=catalogue.PRODUCT_KIND[item.plan.kind],
+                domain=item.domain,
+                status=ProductStatus.PENDING,
+            )
+            db.session.add(product)
+            entries.append((item.plan, item.months, product, LineKind.NEW))
+        db.session.delete(item)
+    db.session.flush()
     partner, standing = _payer_standing(user, partner_pays)
+    return issue_invoice(user, entries, partner=partner, standing=standing, today=today)
+
+
+def issue_invoice(buyer, entries, *, partner=None, standing=None, today=None):
+    """One invoice for ``entries`` of (plan, months, product, line kind), priced now.
+
+    With ``standing`` the partner pays: its volume rate applies and the invoice is its own.
+    """
+    today = today or date.today()
     rate = standing.rate_bp if standing else 0
     vat = catalogue.vat_bp()
     number = next_number("invoice")
     invoice = Invoice(
         number=number,
         reference=f"INV-{number:06d}",
-        buyer_id=user.id,
-        partner_id=partner.id if partner and standing else None,
+        buyer_id=buyer.id,
+        partner_id=partner.id if partner is not None and standing is not None else None,
         volume_rate_bp=rate,
         vat_bp=vat,
         net_cents=0,
@@ -175,32 +206,11 @@ def checkout(user, *, partner_pays=True, today=None):
         due_on=today + timedelta(days=DUE_DAYS),
     )
     db.session.add(invoice)
-    new_panels = {}
-    for item in items:
-        plan = item.plan
-        if item.renew_product_id is not None:
-            product = item.renew_product
-            access.require(user, product.panel, Group.BILLING)
-            kind = LineKind.RENEWAL
-        else:
-            if plan.retired_at is not None:
-                raise catalogue.NotOrderable()
-            panel = _target_panel(user, item, new_panels)
-            product = Product(
-                panel_id=panel.id,
-                plan_id=plan.id,
-                plan_name=plan.name_bg,
-                kind=catalogue.PRODUCT_KIND[plan.kind],
-                domain=item.domain,
-                status=ProductStatus.PENDING,
-            )
-            db.session.add(product)
-            db.session.flush()
-            kind = LineKind.NEW
-        _offered(plan, item.months)
+    for plan, months, product, kind in entries:
+        _offered(plan, months)
         line = price_line(
             catalogue.plan_price(plan),
-            item.months,
+            months,
             partner_pays=standing is not None,
             volume_rate_bp=rate,
             vat_bp=vat,
@@ -213,7 +223,7 @@ def checkout(user, *, partner_pays=True, today=None):
                 kind=kind,
                 description=f"{plan.name_bg} / {plan.name_en}"
                 + (f" — {product.domain}" if product.domain else ""),
-                months=item.months,
+                months=months,
                 list_cents=line.list_cents,
                 period_discount_cents=line.period_discount_cents,
                 volume_discount_cents=line.volume_discount_cents,
@@ -223,13 +233,12 @@ def checkout(user, *, partner_pays=True, today=None):
                 commission_cents=0,
             )
         )
-        db.session.delete(item)
     invoice.net_cents = sum(line.net_cents for line in invoice.lines)
     invoice.vat_cents = sum(line.vat_cents for line in invoice.lines)
     invoice.total_cents = invoice.net_cents + invoice.vat_cents
     db.session.flush()
     audit.record(
-        "invoice.issue", actor=user, number=invoice.number, total_cents=invoice.total_cents
+        "invoice.issue", actor=buyer, number=invoice.number, total_cents=invoice.total_cents
     )
     return invoice
 

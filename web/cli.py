@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -18,7 +19,8 @@ from models import (
     db,
     utcnow,
 )
-from rules import catalogue, invitations, ledger, panels, partners, users
+from rules import catalogue, invitations, jobs, ledger, panels, partners, users
+from web import mail, notify
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
 
@@ -259,6 +261,27 @@ def ledger_check_command():
         raise SystemExit(1)
 
 
+jobs_cli = AppGroup("jobs", help="The daily job, for cron.")
+
+
+@jobs_cli.command("run")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Run as of this date.")
+def jobs_run_command(today):
+    """Issue renewal invoices, auto-renew, send reminders, expire lapsed products; safe to rerun."""
+    report = jobs.run(today.date() if today else None)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    with current_app.test_request_context(base_url=base):
+        for product_id, days in report.reminders:
+            product = db.session.get(Product, product_id)
+            mail.deliver(notify.renewal_reminder(product, days))
+    click.echo(
+        f"jobs: {report.renewal_invoices} renewal invoice(s), {report.auto_renewed} auto-renewed,"
+        f" {len(report.reminders)} reminder(s), {report.expired} expired,"
+        f" {report.cancelled_invoices} lapsed order(s) cancelled"
+    )
+
+
 def init_app(app):
     app.cli.add_command(demo)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(jobs_cli)

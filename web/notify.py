@@ -42,3 +42,16 @@ def email_verification(user):
     token = users.make_verification_token(user, current_app.config["SECRET_KEY"])
     url = url_for("auth.confirm_email", token=token, _external=True)
     return mail.render_message(user.email, user.language, "verify_email", user=user, url=url)
+
+
+def renewal_reminder(product, days):
+    owner = product.panel.owner
+    return mail.render_message(
+        owner.email,
+        owner.language,
+        "renewal_reminder",
+        product=product,
+        days=days,
+        reader_language=owner.language,
+        url=url_for("billing.renewals", _external=True),
+    )
