@@ -56,6 +56,7 @@ ACTIONS = {
     "invoice.cancel": _l("invoice cancelled"),
     "topup.request": _l("deposit top-up requested"),
     "topup.credit": _l("deposit top-up credited"),
+    "product.auto_renew": _l("auto-renewal changed"),
     "withdrawal.request": _l("deposit withdrawal requested"),
     "withdrawal.paid": _l("deposit withdrawal paid out"),
     "withdrawal.rejected": _l("deposit withdrawal rejected"),

@@ -392,3 +392,22 @@ def line_preview(user, item, *, partner_pays=True):
         volume_rate_bp=standing.rate_bp if standing else 0,
         vat_bp=catalogue.vat_bp(),
     )
+
+
+def set_auto_renew(user, product, on):
+    """Let the product renew from the managing partner's deposit (or stop it)."""
+    access.require(user, product.panel, Group.BILLING)
+    if on and not _can_auto_renew(product):
+        raise BillingError(
+            _l("Auto-renewal pays from a partner's deposit; this panel has no partner for it.")
+        )
+    product.auto_renew = bool(on)
+    audit.record(
+        "product.auto_renew", actor=user, panel=product.panel, domain=product.domain, on=bool(on)
+    )
+
+
+def _can_auto_renew(product):
+    from rules.jobs import managing_partner
+
+    return managing_partner(product) is not None

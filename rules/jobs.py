@@ -56,7 +56,7 @@ def once(key):
     return True
 
 
-def _managing_partner(product):
+def managing_partner(product):
     """The partner that manages the product's panel and may pay for it, if any."""
     link = db.session.scalar(select(ClientLink).where(ClientLink.panel_id == product.panel_id))
     partner = link.partner if link is not None else None
@@ -85,7 +85,7 @@ def renew(product, today, report):
     """Issue the product's renewal invoice once; pay it from the deposit if set to auto-renew."""
     if not once(f"renewal:{product.id}:{product.expires_on.isoformat()}"):
         return None
-    partner = _managing_partner(product)
+    partner = managing_partner(product)
     pays = partner is not None and (product.auto_renew or partner.user_id == product.panel.owner_id)
     buyer = partner.user if pays else product.panel.owner
     standing = catalogue.standing(partner) if pays else None

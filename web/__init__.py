@@ -158,6 +158,7 @@ def _init_request_hooks(app):
         transfer_kind_labels=labels.TRANSFER_KIND,
         transfer_phase_labels=labels.TRANSFER_PHASE,
         withdrawal_status_labels=labels.WITHDRAWAL_STATUS,
+        account_kind_labels=labels.ACCOUNT_KIND,
         new_idempotency_key=idempotency.new_key,
     )
 

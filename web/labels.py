@@ -6,6 +6,7 @@ from flask_babel import format_currency, format_percent, ngettext
 from flask_babel import lazy_gettext as _l
 
 from models import (
+    AccountKind,
     InvitationKind,
     InvoiceStatus,
     PaidVia,
@@ -85,6 +86,16 @@ WITHDRAWAL_STATUS = {
     WithdrawalStatus.REQUESTED: _l("waiting for staff"),
     WithdrawalStatus.PAID: _l("paid out"),
     WithdrawalStatus.REJECTED: _l("rejected"),
+}
+
+ACCOUNT_KIND = {
+    AccountKind.DEPOSIT: _l("Deposit"),
+    AccountKind.COMMISSION: _l("Commission"),
+    AccountKind.BANK: _l("Bank"),
+    AccountKind.REVENUE: _l("Revenue"),
+    AccountKind.VAT: _l("VAT"),
+    AccountKind.COMMISSION_EXPENSE: _l("Commission expense"),
+    AccountKind.PAYOUTS: _l("Payouts"),
 }
 
 

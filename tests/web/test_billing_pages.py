@@ -262,3 +262,41 @@ def test_renewals_page_puts_ticked_products_in_the_cart(testapp, login_as, shop)
     form[f"months-{product.id}"] = "24"
     cart = form.submit().follow()
     assert "soon.bg" in cart.text and "2 години" in cart.text
+
+
+def test_auto_renewal_is_switched_on_the_renewals_page(testapp, login_as, shop):
+    partner, own = shop
+    plan = db.session.scalar(select(Plan).where(Plan.code == "web-business"))
+    product = factories.add_product(own, plan, "auto.bg")
+    product.expires_on = date.today()
+    db.session.commit()
+    login_as(partner.user)
+    page = testapp.get("/billing/renewals")
+    page = page.forms[f"auto-renew-{product.id}"].submit().follow()
+    db.session.refresh(product)
+    assert product.auto_renew
+    page.forms[f"auto-renew-{product.id}"].submit()
+    db.session.refresh(product)
+    assert not product.auto_renew
+
+
+def test_a_client_without_a_partner_cannot_switch_auto_renewal_on(testapp, login_as, shop):
+    client = factories.create_user()
+    panel = factories.create_panel(client)
+    plan = db.session.scalar(select(Plan).where(Plan.code == "web-business"))
+    product = factories.add_product(panel, plan, "alone.bg")
+    product.expires_on = date.today()
+    db.session.commit()
+    login_as(client)
+    form = testapp.get("/billing/renewals").forms[f"auto-renew-{product.id}"]
+    assert "няма партньор" in form.submit(status=422).text
+    db.session.refresh(product)
+    assert not product.auto_renew
+
+
+def test_staff_see_a_partners_ledger(testapp, login_as, shop, create_user):
+    partner, _own = shop
+    fund(partner, 4_200)
+    login_as(create_user(is_staff=True))
+    page = testapp.get(f"/staff/partners/{partner.id}/ledger")
+    assert "42,00" in page.html.select_one("#account-deposit").text

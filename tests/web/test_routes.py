@@ -125,6 +125,10 @@ ROUTES = {
     "billing.pay": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
     "billing.renewals": Route(LOGIN),
     "billing.renew": Route(LOGIN),
+    "billing.auto_renew": Route(
+        LOGIN, lambda w: {"product_id": w.invoice.lines[0].product_id}, who="partner"
+    ),
+    "staff.partner_ledger": Route(STAFF, lambda w: {"partner_id": w.partner.id}, who="staff"),
     "partner.deposit": Route(PARTNER, who="partner"),
     "partner.top_up": Route(PARTNER, who="partner"),
     "staff.payments": Route(STAFF, who="staff"),

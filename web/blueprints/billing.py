@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from models import InvoiceStatus, db
+from models import InvoiceStatus, Product, db
 from rules import billing, deposits, partners
 from rules.errors import DomainError, NotFound
 from web import htmx
@@ -140,7 +140,7 @@ def renew():
     if len(chosen) > billing.MAX_CART or not all(c.isascii() and c.isdigit() for c in chosen):
         raise DomainError(_l("Tick the products to renew."))
     for product_id in chosen:
-        product = db.session.get(billing.Product, int(product_id))
+        product = db.session.get(Product, int(product_id))
         if product is None:
             raise NotFound()
         months = request.form.get(f"months-{product_id}", "")
@@ -150,3 +150,22 @@ def renew():
     db.session.commit()
     flash(_("Added to the cart."), "success")
     return htmx.full_page_redirect(url_for("billing.cart"))
+
+
+@bp.post("/products/<int:product_id>/auto-renew")
+def auto_renew(product_id):
+    """Switch a product's renewal from the partner's deposit on or off."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound()
+    billing.set_auto_renew(current_user, product, request.form.get("on") == "1")
+    db.session.commit()
+    flash(
+        _("%(name)s renews automatically.", name=product.domain or product.plan_name)
+        if product.auto_renew
+        else _(
+            "%(name)s no longer renews automatically.", name=product.domain or product.plan_name
+        ),
+        "success",
+    )
+    return htmx.full_page_redirect(url_for("billing.renewals", days=request.form.get("days", 30)))

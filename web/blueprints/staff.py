@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from models import (
+    AccountKind,
     AuditEntry,
     Invoice,
     InvoiceStatus,
@@ -236,3 +237,21 @@ def reject_withdrawal(withdrawal_id):
     deposits.reject(found, actor=current_user, reason=form.reason.data)
     flash(_("The withdrawal is rejected; the amount is released."), "success")
     return htmx.full_page_redirect(url_for("staff.withdrawals"))
+
+
+@bp.get("/partners/<int:partner_id>/ledger")
+def partner_ledger(partner_id):
+    """A partner's deposit and commission accounts with their transfers."""
+    partner = _partner(partner_id)
+    accounts = [
+        (kind, ledger.existing_account(kind, partner))
+        for kind in (AccountKind.DEPOSIT, AccountKind.COMMISSION)
+    ]
+    return render_template(
+        "staff/partner_ledger.html",
+        partner=partner,
+        accounts=[
+            (kind, account, ledger.history(account, limit=300) if account else [])
+            for kind, account in accounts
+        ],
+    )
