@@ -11,6 +11,7 @@ from models import (
     ALL_GROUPS,
     Group,
     InvitationKind,
+    Panel,
     Plan,
     PlanKind,
     PlanPeriod,
@@ -19,7 +20,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import catalogue, invitations, jobs, ledger, panels, partners, users
+from rules import billing, catalogue, deposits, invitations, jobs, ledger, panels, partners, users
 from web import mail, notify
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
@@ -186,10 +187,32 @@ def _seed_program(people, today=None):
         expected_hostings=8,
     )
     _seed_studio(studio, people, today)
+    _seed_money(studio, shop, staff, today)
     florist = people["florist@demo.example"]
     panel = panels.create_panel(name="Florist Ltd", owner=florist, actor=florist)
     _products(panel, "florist-sofia.com", today=today, months=(9, 9, 9))
     partners.link_panel(shop, panel, Group.WEB | Group.EMAIL, actor=florist)
+
+
+def _seed_money(studio, shop, staff, today):
+    """Partner 1001: a 600 € deposit, one order paid from it, one waiting for a transfer;
+    partner 1002: a top-up reference waiting for its transfer (not active yet)."""
+    deposits.credit(
+        deposits.request_top_up(studio, actor=studio.user),
+        60_000,
+        received_on=today,
+        actor=staff,
+    )
+    own = db.session.scalar(select(Panel).where(Panel.owner_id == studio.user_id))
+    for domain, pay in (("studio-design.eu", True), ("novo-kafe.bg", False)):
+        plan = "domain-eu" if domain.endswith(".eu") else "domain-bg"
+        billing.add_new(
+            studio.user, plan_code=plan, months=12, domain=domain, panel_number=own.number
+        )
+        invoice = billing.checkout(studio.user, today=today)
+        if pay:
+            billing.pay_from_deposit(invoice, studio, actor=studio.user)
+    deposits.request_top_up(shop, actor=shop.user)
 
 
 def _seed_studio(studio, people, today):
