@@ -180,3 +180,27 @@ def add_product(panel, plan, domain=None, *, status="active"):
     db.session.add(product)
     db.session.commit()
     return product
+
+
+def create_domain_plan(suffix="bg", *, price=2000, periods=None):
+    """A domain registration plan for ``suffix`` (its code names the suffix: domain-bg)."""
+    return create_plan(
+        f"domain-{suffix}",
+        kind="domain",
+        price=price,
+        base_months=12,
+        periods=periods or {12: 0},
+        eligible=False,
+        name_bg=f"Домейн .{suffix}",
+        name_en=f"Domain .{suffix}",
+    )
+
+
+def fund(partner, cents):
+    """Credit ``cents`` to the partner's deposit through a top-up, as staff would."""
+    from rules import deposits
+
+    top_up = deposits.request_top_up(partner, actor=partner.user)
+    deposits.credit(top_up, cents)
+    db.session.commit()
+    return top_up

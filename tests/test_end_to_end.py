@@ -20,16 +20,7 @@ SESSIONS, ORDERS_EACH = 6, 4
 def test_concurrent_http_orders_from_one_partner_keep_the_book(app, database_url, tmp_path):
     partner = factories.create_partner()
     panel = factories.create_panel(partner.user)
-    factories.create_plan(
-        "domain-bg",
-        kind="domain",
-        price=1000,
-        base_months=12,
-        periods={12: 0},
-        eligible=False,
-        name_bg="Домейн .bg",
-        name_en="Domain .bg",
-    )
+    factories.create_domain_plan(price=1000)
     deposits.credit(deposits.request_top_up(partner, actor=partner.user), 10 * 1200)  # 10 orders
     db.session.commit()
     email, number = partner.user.email, panel.number

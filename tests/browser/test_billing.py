@@ -6,7 +6,6 @@ import re
 from playwright.sync_api import expect
 
 from models import Invoice, ProductStatus, db
-from rules import deposits
 from tests import factories
 from tests.browser.test_accounts import log_in
 
@@ -23,19 +22,8 @@ def order_a_domain(page, domain):
 def test_a_domain_paid_from_the_deposit_is_active_at_once(browser, live_server, page):
     partner = factories.create_partner()
     factories.create_panel(partner.user, name="Студио")
-    factories.create_plan(
-        "domain-bg",
-        kind="domain",
-        price=2000,
-        base_months=12,
-        periods={12: 0},
-        eligible=False,
-        name_bg="Домейн .bg",
-        name_en="Domain .bg",
-    )
-    top_up = deposits.request_top_up(partner, actor=partner.user)
-    deposits.credit(top_up, 10_000)
-    db.session.commit()
+    factories.create_domain_plan()
+    factories.fund(partner, 10_000)
 
     log_in(page, partner.user.email)
     order_a_domain(page, "pekarna.bg")
@@ -51,16 +39,7 @@ def test_a_domain_paid_from_the_deposit_is_active_at_once(browser, live_server, 
 def test_too_little_deposit_waits_until_staff_record_the_transfer(browser, live_server, page):
     partner = factories.create_partner()
     factories.create_panel(partner.user, name="Студио")
-    factories.create_plan(
-        "domain-bg",
-        kind="domain",
-        price=2000,
-        base_months=12,
-        periods={12: 0},
-        eligible=False,
-        name_bg="Домейн .bg",
-        name_en="Domain .bg",
-    )
+    factories.create_domain_plan()
     staff = factories.create_user(is_staff=True)
 
     log_in(page, partner.user.email)

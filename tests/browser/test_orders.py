@@ -10,16 +10,7 @@ from tests.browser.test_accounts import log_in
 
 def test_changing_plan_period_and_payer_updates_the_breakdown_in_place(page):
     factories.create_plan("web-business", price=1000, periods={12: 0, 24: 1000, 36: 1500})
-    factories.create_plan(
-        "domain-bg",
-        kind="domain",
-        price=2500,
-        base_months=12,
-        periods={12: 0, 24: 300},
-        eligible=False,
-        name_bg="Домейн .bg",
-        name_en="Domain .bg",
-    )
+    factories.create_domain_plan(price=2500, periods={12: 0, 24: 300})
     partner = factories.create_partner()
     panel = factories.create_panel(partner.user)
     plan = factories.create_plan("web-pro", price=2000, name_bg="Хостинг Про")

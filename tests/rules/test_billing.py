@@ -34,26 +34,13 @@ def shop(app):
     partner = factories.create_partner()
     own = factories.create_panel(partner.user, name="Own")
     hosting = factories.create_plan("web-business", price=1000, periods={1: 0, 12: 0, 24: 1000})
-    domain = factories.create_plan(
-        "domain-bg",
-        kind="domain",
-        price=2000,
-        base_months=12,
-        periods={12: 0},
-        eligible=False,
-        name_bg="Домейн .bg",
-        name_en="Domain .bg",
-    )
+    domain = factories.create_domain_plan()
     for i in range(3):
         factories.add_product(own, hosting, f"old{i}.bg")
     return partner, own, hosting, domain
 
 
-def fund(partner, cents, reference=None):
-    top_up = deposits.request_top_up(partner, actor=partner.user)
-    deposits.credit(top_up, cents)
-    db.session.commit()
-    return top_up
+fund = factories.fund
 
 
 def order(partner, own, *, plan="web-business", months=12, domain="new-site.bg"):

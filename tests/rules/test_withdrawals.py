@@ -14,9 +14,7 @@ IBAN = "BG80BNBG96611020345678"
 @pytest.fixture
 def partner(app):
     partner = factories.create_partner()
-    top_up = deposits.request_top_up(partner, actor=partner.user)
-    deposits.credit(top_up, 10_000)
-    db.session.commit()
+    factories.fund(partner, 10_000)
     return partner
 
 

@@ -27,23 +27,11 @@ def shop(app):
     partner = factories.create_partner()
     own = factories.create_panel(partner.user, name="Own sites")
     factories.create_plan("web-business", price=1000, periods={12: 0, 24: 1000})
-    factories.create_plan(
-        "domain-bg",
-        kind="domain",
-        price=2000,
-        base_months=12,
-        periods={12: 0},
-        eligible=False,
-        name_bg="Домейн .bg",
-        name_en="Domain .bg",
-    )
+    factories.create_domain_plan()
     return partner, own
 
 
-def fund(partner, cents):
-    top_up = deposits.request_top_up(partner, actor=partner.user)
-    deposits.credit(top_up, cents)
-    db.session.commit()
+fund = factories.fund
 
 
 def add_to_cart(testapp, own, plan="domain-bg", months="12", domain="bakery.bg"):

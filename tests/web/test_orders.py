@@ -10,16 +10,7 @@ def catalogue(app):
     business = factories.create_plan(
         "web-business", price=1000, periods={12: 0, 24: 1000, 36: 1500}
     )
-    domain = factories.create_plan(
-        "domain-bg",
-        kind="domain",
-        price=2500,
-        base_months=12,
-        periods={12: 0, 24: 300},
-        eligible=False,
-        name_bg="Домейн .bg",
-        name_en="Domain .bg",
-    )
+    domain = factories.create_domain_plan(price=2500, periods={12: 0, 24: 300})
     return business, domain
 
 

@@ -18,9 +18,7 @@ IBAN = "BG80 BNBG 9661 1020 3456 78"
 @pytest.fixture
 def partner(app):
     partner = factories.create_partner()
-    top_up = deposits.request_top_up(partner, actor=partner.user)
-    deposits.credit(top_up, 10_000)
-    db.session.commit()
+    factories.fund(partner, 10_000)
     return partner
 
 
