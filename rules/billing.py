@@ -300,17 +300,30 @@ def _book(invoice, source, *, actor, reference=""):
             )
 
 
+#: the partner balances an invoice can be paid from, and how the invoice then says it was paid
+BALANCES = {AccountKind.DEPOSIT: PaidVia.DEPOSIT, AccountKind.COMMISSION: PaidVia.COMMISSION}
+
+
 def pay_from_deposit(invoice, partner, *, actor):
     """Pay the whole invoice from the partner's deposit and activate its products at once."""
+    pay_from_balance(invoice, partner, AccountKind.DEPOSIT, actor=actor)
+
+
+def pay_from_balance(invoice, partner, kind, *, actor):
+    """Pay the whole invoice from the partner's deposit or available commission [R24]."""
     _lock(invoice)
-    deposit = ledger.account(AccountKind.DEPOSIT, partner)
-    deposit = ledger.lock(deposit)[deposit.id]
-    if deposit.available < invoice.total_cents:
+    source = ledger.account(kind, partner)
+    source = ledger.lock(source)[source.id]
+    if source.available < invoice.total_cents:
+        if kind == AccountKind.COMMISSION:
+            raise ledger.InsufficientFunds(
+                _l("Your available commission does not cover this invoice.")
+            )
         raise ledger.InsufficientFunds(
             _l("Your deposit does not cover this invoice; top it up or pay by bank transfer.")
         )
-    _book(invoice, deposit, actor=actor)
-    _paid(invoice, PaidVia.DEPOSIT, actor=actor)
+    _book(invoice, source, actor=actor)
+    _paid(invoice, BALANCES[kind], actor=actor)
 
 
 def pay_externally(invoice, via, *, actor=None, reference=""):
@@ -354,9 +367,15 @@ def cancel(invoice, *, actor):
 
 
 def invoices_of(user, *, limit=200):
+    """The invoices the user placed, and those for products in the panels it owns."""
+    owned = (
+        select(InvoiceLine.invoice_id)
+        .join(Panel, Panel.id == InvoiceLine.panel_id)
+        .where(Panel.owner_id == user.id)
+    )
     return db.session.scalars(
         select(Invoice)
-        .where(Invoice.buyer_id == user.id)
+        .where((Invoice.buyer_id == user.id) | Invoice.id.in_(owned))
         .order_by(Invoice.number.desc())
         .limit(limit)
     ).all()

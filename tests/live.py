@@ -114,3 +114,14 @@ class Client:
             idempotency_key=secrets.token_hex(16),
         )
         return added, checkout, paid
+
+    def withdraw(self, amount, iban, expect=(303,), **extra):
+        """Ask to withdraw from the deposit (the login is fresh), with any extra form fields."""
+        return self.post(
+            "/partner/deposit/withdraw",
+            expect,
+            amount=amount,
+            iban=iban,
+            idempotency_key=secrets.token_hex(16),
+            **extra,
+        )

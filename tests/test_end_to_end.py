@@ -64,3 +64,46 @@ def test_concurrent_http_orders_from_one_partner_keep_the_book(app, database_url
         select(func.count(Product.id)).where(Product.status == ProductStatus.ACTIVE)
     )
     assert active == sum(len(i.lines) for i in paid)
+
+
+@postgres_only
+@pytest.mark.timeout(180)
+def test_twenty_concurrent_withdrawals_over_http_hold_the_deposit_once(app, database_url, tmp_path):
+    """Each request its own key and other unrelated fields: the ledger, not the key, decides."""
+    partner = factories.create_partner()
+    factories.fund(partner, 50_000)
+    email = partner.user.email
+    server, base = start_gunicorn(database_url, free_port(), str(tmp_path), workers=3)
+    codes, errors = [], []
+    try:
+        clients = [Client(base, email, None, factories.PASSWORD) for _ in range(4)]
+        barrier = threading.Barrier(20)
+
+        def withdraw(i):
+            try:
+                barrier.wait(timeout=30)
+                answer = clients[i % 4].withdraw(
+                    "500,00",
+                    "BG80 BNBG 9661 1020 3456 78",
+                    expect=(303, 422),
+                    note=f"request {i}",
+                    **{f"extra{i}": "x" * i},
+                )
+                codes.append(answer.status_code)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=withdraw, args=(i,)) for i in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert errors == []
+    assert sorted(codes) == [303] + [422] * 19
+    db.session.commit()
+    assert deposits.balance(partner) == 0
+    assert ledger.balance("deposit", partner).held == 50_000
+    assert ledger.check() == []

@@ -360,3 +360,31 @@ def test_concurrent_redeliveries_credit_once(app, shop):
     db.session.commit()
     assert deposits.balance(partner) == 5_000
     assert ledger.check() == []
+
+
+def earn_commission(partner, cents):
+    """Commission as issue 6 will book it: the expense account pays the partner's account."""
+    ledger.transfer(
+        ledger.account("commission_expense"),
+        ledger.account("commission", partner),
+        cents,
+        kind="commission",
+        key=f"test-commission:{partner.id}:{cents}",
+    )
+    db.session.commit()
+
+
+def test_an_invoice_can_be_paid_whole_from_available_commission(shop):
+    partner, own, *_ = shop
+    invoice = order(partner, own)
+    earn_commission(partner, invoice.total_cents - 1)
+    with pytest.raises(ledger.InsufficientFunds):
+        billing.pay_from_balance(invoice, partner, "commission", actor=partner.user)
+    db.session.rollback()
+    earn_commission(partner, 1)
+    billing.pay_from_balance(invoice, partner, "commission", actor=partner.user)
+    db.session.commit()
+    assert invoice.status == InvoiceStatus.PAID and invoice.paid_via == PaidVia.COMMISSION
+    assert ledger.balance("commission", partner).available == 0
+    assert deposits.balance(partner) == 0
+    assert ledger.check() == []

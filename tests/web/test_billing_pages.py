@@ -288,3 +288,38 @@ def test_staff_see_a_partners_ledger(testapp, login_as, shop, create_user):
     login_as(create_user(is_staff=True))
     page = testapp.get(f"/staff/partners/{partner.id}/ledger")
     assert "42,00" in page.html.select_one("#account-deposit").text
+
+
+def test_pay_from_commission_on_the_invoice_page(testapp, login_as, shop):
+    from tests.rules.test_billing import earn_commission
+
+    partner, own = shop
+    earn_commission(partner, 5_000)
+    login_as(partner.user)
+    add_to_cart(testapp, own)
+    page = testapp.get("/billing/cart").forms["checkout-form"].submit().follow()
+    page = page.forms["pay-commission-form"].submit().follow()
+    assert "от комисионни" in page.html.select_one("#invoice-status").text
+    assert ledger.balance("commission", partner).available == 5_000 - 2400
+
+
+def test_a_client_sees_and_pays_by_transfer_what_its_partner_ordered_for_it(
+    testapp, make_testapp, login_as, shop, create_user
+):
+    partner, _own = shop
+    client = create_user()
+    panel = factories.create_panel(client, name="Client's")
+    factories.link_client(partner, panel, 15)
+    login_as(partner.user)
+    add_to_cart(testapp, panel, domain="client-shop.bg")
+    form = testapp.get("/billing/cart", {"payer": "client"}).forms["checkout-form"]
+    form["payer"] = "client"
+    form.submit()
+    invoice = db.session.scalar(select(Invoice))
+    assert invoice.partner_id is None  # not the partner's own invoice
+    client_app = login_as(client, make_testapp())
+    listing = client_app.get("/billing/invoices")
+    assert str(invoice.number) in listing.html.select_one("#invoices").text
+    page = client_app.get(f"/billing/invoices/{invoice.number}")
+    assert invoice.reference in page.html.select_one("#pay-bank").text
+    assert not page.html.select("#pay-deposit-form")  # a client has no deposit

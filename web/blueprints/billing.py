@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from models import InvoiceStatus, Product, db
-from rules import billing, deposits, partners
+from models import AccountKind, InvoiceStatus, Product, db
+from rules import billing, deposits, ledger, partners
 from rules.errors import DomainError, NotFound
 from web import htmx
 from web.idempotency import idempotent
@@ -98,6 +98,7 @@ def invoice(number):
         invoice=found,
         partner=partner,
         deposit=deposits.balance(partner) if partner else None,
+        commission=ledger.balance(AccountKind.COMMISSION, partner).available if partner else 0,
         bank=_bank(),
         unpaid=found.status == InvoiceStatus.UNPAID,
     )
@@ -106,14 +107,15 @@ def invoice(number):
 @bp.post("/invoices/<int:number>/pay")
 @idempotent
 def pay(number):
-    """Pay the whole invoice from the partner's deposit; its products activate at once."""
+    """Pay the whole invoice from the deposit or available commission; activate at once."""
     found = billing.invoice_for(current_user, number)
     partner = _paying_partner()
     if partner is None:
         raise DomainError(_l("Only partners pay from a deposit; pay by bank transfer."))
-    if request.form.get("source") != "deposit":
+    sources = {"deposit": AccountKind.DEPOSIT, "commission": AccountKind.COMMISSION}
+    if request.form.get("source") not in sources:
         raise DomainError(_l("Choose how to pay."))
-    billing.pay_from_deposit(found, partner, actor=current_user)
+    billing.pay_from_balance(found, partner, sources[request.form["source"]], actor=current_user)
     flash(_("Invoice %(number)s is paid; its products are active.", number=found.number), "success")
     return htmx.full_page_redirect(url_for("billing.invoice", number=found.number))
 
