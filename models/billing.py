@@ -47,6 +47,7 @@ class Invoice(db.Model):
         CheckConstraint("net_cents >= 0 AND vat_cents >= 0", name="amounts"),
         CheckConstraint("total_cents = net_cents + vat_cents", name="total"),
         CheckConstraint("(status = 'paid') = (paid_at IS NOT NULL)", name="paid"),
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= total_cents", name="refunded"),
         Index("ix_invoices_status_due", "status", "due_on"),
     )
 
@@ -71,10 +72,13 @@ class Invoice(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_on: Mapped[date] = mapped_column(Date)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the partner whose deposit or commission paid it (None: paid from outside)
+    paid_by_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     buyer: Mapped[User] = relationship()
-    partner: Mapped[Partner | None] = relationship()
+    partner: Mapped[Partner | None] = relationship(foreign_keys=[partner_id])
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.id"
     )
@@ -114,8 +118,11 @@ class InvoiceLine(db.Model):
     net_cents: Mapped[int] = mapped_column(BigInteger)
     vat_cents: Mapped[int] = mapped_column(BigInteger)
     total_cents: Mapped[int] = mapped_column(BigInteger)
-    #: what a client's payment of this line earns its partner (managed commission)
+    #: what a client's payment of this line earns its partner (managed commission), as quoted
     commission_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the partner the product is attributed to when the line was issued, and its rate
+    commission_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    commission_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
@@ -222,6 +229,8 @@ class Withdrawal(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    #: which balance it comes from: "deposit" or "commission"
+    source: Mapped[str] = mapped_column(String(16), default="deposit")
     #: where the money goes, as the partner gave it
     iban: Mapped[str] = mapped_column(String(40))
     status: Mapped[WithdrawalStatus] = mapped_column(
@@ -245,3 +254,65 @@ class JobMark(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommissionKind(enum.StrEnum):
+    #: recurring, for clients the partner manages [R11, R14]
+    MANAGED = "managed"
+    #: one-time, for users who came through the partner's link [R15, R16]
+    AFFILIATE = "affiliate"
+
+
+class CommissionStatus(enum.StrEnum):
+    #: held (a pending transfer) until the refund window passes
+    PENDING = "pending"
+    AVAILABLE = "available"
+    #: refunded inside the window: the hold was released
+    VOIDED = "voided"
+
+
+class Commission(db.Model):
+    """What one paid invoice line earns one partner, once per kind (DESIGN.md 3.4)."""
+
+    __tablename__ = "commissions"
+    __table_args__ = (
+        UniqueConstraint("invoice_line_id", "partner_id", "kind"),
+        CheckConstraint("amount_cents > 0", name="amount"),
+        CheckConstraint("reversed_cents >= 0 AND reversed_cents <= amount_cents", name="reversed"),
+        Index("ix_commissions_status_clears", "status", "clears_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_line_id: Mapped[int] = mapped_column(ForeignKey("invoice_lines.id"))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    kind: Mapped[CommissionKind] = mapped_column(enum_column(CommissionKind))
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[CommissionStatus] = mapped_column(
+        enum_column(CommissionStatus), default=CommissionStatus.PENDING
+    )
+    #: the pending transfer that holds it while it clears
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    earned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    clears_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: taken back by refunds after it cleared
+    reversed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    invoice_line: Mapped[InvoiceLine] = relationship()
+    partner: Mapped[Partner] = relationship()
+
+
+class Refund(db.Model):
+    """Money staff gave back on a paid invoice, wholly or in part."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship()

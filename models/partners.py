@@ -43,6 +43,11 @@ class Partner(db.Model):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: staff's per-partner managed commission rate, instead of the tier rate
+    commission_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    #: refunds after commissions cleared that the commission account could not cover yet;
+    #: later commissions pay it off first
+    commission_debt_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     #: when the first deposit reached the minimum: from then on the partner is active [R17]
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

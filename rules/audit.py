@@ -54,6 +54,7 @@ ACTIONS = {
     "invoice.issue": _l("invoice issued"),
     "invoice.pay": _l("invoice paid"),
     "invoice.cancel": _l("invoice cancelled"),
+    "invoice.refund": _l("invoice refunded"),
     "topup.request": _l("deposit top-up requested"),
     "topup.credit": _l("deposit top-up credited"),
     "product.auto_renew": _l("auto-renewal changed"),

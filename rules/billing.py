@@ -24,18 +24,20 @@ from models import (
     LineKind,
     PaidVia,
     Panel,
+    Partner,
     Plan,
     PlanKind,
     Product,
     ProductStatus,
+    Refund,
     TransferKind,
     db,
     utcnow,
 )
-from rules import access, audit, catalogue, domains, ledger, panels, partners
+from rules import access, audit, catalogue, commissions, domains, ledger, panels, partners
 from rules.errors import DomainError, NotFound
 from rules.numbers import next_number
-from rules.pricing import price_line
+from rules.pricing import percent_of, price_line
 
 #: days an unpaid invoice stays open before its new products lapse
 DUE_DAYS = 14
@@ -175,6 +177,7 @@ def checkout(user, *, partner_pays=True, today=None):
                 kind=catalogue.PRODUCT_KIND[item.plan.kind],
                 domain=item.domain,
                 status=ProductStatus.PENDING,
+                attributed_partner_id=commissions.attributed_partner_id(panel.id),
             )
             db.session.add(product)
             entries.append((item.plan, item.months, product, LineKind.NEW))
@@ -215,8 +218,11 @@ def issue_invoice(buyer, entries, *, partner=None, standing=None, today=None):
             volume_rate_bp=rate,
             vat_bp=vat,
         )
+        earner, earner_rate, commission = _expected_commission(product, plan, line, invoice)
         invoice.lines.append(
             InvoiceLine(
+                commission_partner_id=earner,
+                commission_rate_bp=earner_rate,
                 product_id=product.id,
                 panel_id=product.panel_id,
                 plan_id=plan.id,
@@ -230,7 +236,7 @@ def issue_invoice(buyer, entries, *, partner=None, standing=None, today=None):
                 net_cents=line.net_cents,
                 vat_cents=line.vat_cents,
                 total_cents=line.total_cents,
-                commission_cents=0,
+                commission_cents=commission,
             )
         )
     invoice.net_cents = sum(line.net_cents for line in invoice.lines)
@@ -241,6 +247,18 @@ def issue_invoice(buyer, entries, *, partner=None, standing=None, today=None):
         "invoice.issue", actor=buyer, number=invoice.number, total_cents=invoice.total_cents
     )
     return invoice
+
+
+def _expected_commission(product, plan, line, invoice):
+    """Who the line will earn a managed commission for, at what rate, how much (as issued)."""
+    partner_id = product.attributed_partner_id
+    if partner_id is None or partner_id == invoice.partner_id or not plan.volume_eligible:
+        return None, 0, 0
+    partner = db.session.get(Partner, partner_id)
+    if partner is None or not partner.is_approved:
+        return None, 0, 0
+    rate_bp = commissions.rate(partner)
+    return partner_id, rate_bp, percent_of(line.net_cents, rate_bp)
 
 
 def _target_panel(user, item, new_panels):
@@ -311,19 +329,61 @@ def pay_from_deposit(invoice, partner, *, actor):
 
 def pay_from_balance(invoice, partner, kind, *, actor):
     """Pay the whole invoice from the partner's deposit or available commission [R24]."""
+    pay_from_balances(invoice, partner, [kind], actor=actor)
+
+
+def pay_from_balances(invoice, partner, order, *, actor):
+    """Pay the whole invoice from the partner's balances in ``order`` (e.g. commission, then
+    deposit), each covering what it can; refused unless together they cover all of it.
+
+    Returns {account kind: cents taken}.
+    """
     _lock(invoice)
-    source = ledger.account(kind, partner)
-    source = ledger.lock(source)[source.id]
-    if source.available < invoice.total_cents:
-        if kind == AccountKind.COMMISSION:
+    sources = []
+    for kind in order:
+        account = ledger.account(kind, partner)
+        sources.append((AccountKind(kind), ledger.lock(account)[account.id]))
+    if sum(account.available for _kind, account in sources) < invoice.total_cents:
+        if [kind for kind, _a in sources] == [AccountKind.COMMISSION]:
             raise ledger.InsufficientFunds(
                 _l("Your available commission does not cover this invoice.")
             )
         raise ledger.InsufficientFunds(
             _l("Your deposit does not cover this invoice; top it up or pay by bank transfer.")
         )
-    _book(invoice, source, actor=actor)
-    _paid(invoice, BALANCES[kind], actor=actor)
+    taken = _book_from(invoice, sources, actor=actor)
+    used = [kind for kind, cents in taken.items() if cents]
+    via = BALANCES[used[0]] if len(used) == 1 else PaidVia.BALANCES
+    invoice.paid_by_partner_id = partner.id
+    _paid(invoice, via, actor=actor)
+    return taken
+
+
+def _book_from(invoice, sources, *, actor):
+    """Book the invoice's net then VAT from each source in turn, as far as each reaches."""
+    left = {"net": invoice.net_cents, "vat": invoice.vat_cents}
+    targets = {"net": AccountKind.REVENUE, "vat": AccountKind.VAT}
+    taken = {}
+    for kind, account in sources:
+        room = account.available
+        taken[kind] = 0
+        for part in ("net", "vat"):
+            amount = min(room, left[part])
+            if amount <= 0:
+                continue
+            ledger.transfer(
+                account,
+                ledger.account(targets[part]),
+                amount,
+                kind=TransferKind.PAYMENT,
+                key=f"invoice:{invoice.id}:{part}:{kind.value}",
+                reference=invoice.reference,
+                actor=actor,
+            )
+            room -= amount
+            left[part] -= amount
+            taken[kind] += amount
+    return taken
 
 
 def pay_externally(invoice, via, *, actor=None, reference=""):
@@ -346,6 +406,7 @@ def _paid(invoice, via, *, actor, today=None):
         product.expires_on = add_months(start, line.months)
         product.status = ProductStatus.ACTIVE
     db.session.flush()
+    commissions.earn(invoice)
     audit.record(
         "invoice.pay",
         actor=actor,
@@ -430,3 +491,76 @@ def _can_auto_renew(product):
     from rules.jobs import managing_partner
 
     return managing_partner(product) is not None
+
+
+def refund(invoice, amount_cents, *, reason, actor):
+    """Give back ``amount_cents`` of a paid invoice, to where it came from; commissions follow.
+
+    Net and VAT are returned in the invoice's proportion; the partner's balance it was paid
+    from gets it back, else the bank (money going out). Never more than was paid in all.
+    """
+    _lock_paid(invoice)
+    if not reason or not reason.strip():
+        raise BillingError(_l("Give the reason."))
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise BillingError(_l("The amount must be more than 0."))
+    if invoice.refunded_cents + amount_cents > invoice.total_cents:
+        raise BillingError(
+            _l(
+                "At most %(amount)s of this invoice can still be refunded.",
+                amount=f"{(invoice.total_cents - invoice.refunded_cents) / 100:.2f} €",
+            )
+        )
+    record = Refund(invoice_id=invoice.id, amount_cents=amount_cents, reason=reason.strip()[:500])
+    record.actor_id = getattr(actor, "id", None)
+    db.session.add(record)
+    db.session.flush()
+    net = (amount_cents * invoice.net_cents * 2 + invoice.total_cents) // (2 * invoice.total_cents)
+    parts = (("net", net, AccountKind.REVENUE), ("vat", amount_cents - net, AccountKind.VAT))
+    destination = _refund_destination(invoice)
+    for part, amount, source in parts:
+        if amount > 0:
+            ledger.transfer(
+                ledger.account(source),
+                destination,
+                amount,
+                kind=TransferKind.REFUND,
+                key=f"refund:{record.id}:{part}",
+                reference=invoice.reference,
+                actor=actor,
+            )
+    invoice.refunded_cents += amount_cents
+    commissions.reverse(invoice, record)
+    audit.record(
+        "invoice.refund",
+        actor=actor,
+        number=invoice.number,
+        amount_cents=amount_cents,
+        reason=record.reason,
+    )
+    db.session.flush()
+    return record
+
+
+def _lock_paid(invoice):
+    db.session.scalars(
+        select(Invoice)
+        .where(Invoice.id == invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if invoice.status != InvoiceStatus.PAID:
+        raise BillingError(_l("Only a paid invoice can be refunded."))
+
+
+def _refund_destination(invoice):
+    """The balance the invoice was paid from (its first, for a mixed payment), else the bank."""
+    if invoice.paid_by_partner_id is not None:
+        partner = db.session.get(Partner, invoice.paid_by_partner_id)
+        kind = (
+            AccountKind.COMMISSION
+            if invoice.paid_via == PaidVia.COMMISSION
+            else AccountKind.DEPOSIT
+        )
+        return ledger.account(kind, partner)
+    return ledger.account(AccountKind.BANK)

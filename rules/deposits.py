@@ -249,22 +249,38 @@ def _iban(text):
     return iban
 
 
-def request_withdrawal(partner, amount_cents, iban, *, actor):
-    """Hold ``amount_cents`` of the deposit for a payout to ``iban`` until staff decides."""
+#: the least commission that can be withdrawn at once [R24]
+MIN_COMMISSION_WITHDRAWAL = 5_000
+
+
+def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind.DEPOSIT):
+    """Hold ``amount_cents`` of the deposit (or available commission) for a payout to ``iban``
+    until staff decides."""
+    source = AccountKind(source)
     if not partner.is_approved:
         raise DepositError(_l("Only approved partners keep a deposit."))
     if not 0 < amount_cents <= MAX_PRICE_CENTS:
         raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
     iban = _iban(iban)
-    if own_unpaid_invoices(partner):
+    if source == AccountKind.COMMISSION:
+        if amount_cents < MIN_COMMISSION_WITHDRAWAL:
+            raise DepositError(
+                _l(
+                    "Commission can be withdrawn from %(amount)s on.",
+                    amount=f"{MIN_COMMISSION_WITHDRAWAL // 100} €",
+                )
+            )
+    elif own_unpaid_invoices(partner):
         raise DepositError(
             _l("Pay or cancel your unpaid invoices first; then the deposit can be withdrawn.")
         )
-    withdrawal = Withdrawal(partner_id=partner.id, amount_cents=amount_cents, iban=iban)
+    withdrawal = Withdrawal(
+        partner_id=partner.id, amount_cents=amount_cents, iban=iban, source=source.value
+    )
     db.session.add(withdrawal)
     db.session.flush()
     hold = ledger.transfer(
-        ledger.account(AccountKind.DEPOSIT, partner),
+        ledger.account(source, partner),
         ledger.account(AccountKind.PAYOUTS),
         amount_cents,
         kind=TransferKind.WITHDRAWAL,

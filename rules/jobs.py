@@ -7,7 +7,7 @@ in its own transaction, so one failure does not hold back the rest.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,8 +26,9 @@ from models import (
     Product,
     ProductStatus,
     db,
+    utcnow,
 )
-from rules import access, billing, catalogue, ledger
+from rules import access, billing, catalogue, commissions, ledger
 
 #: renewal invoices are issued this many days before expiry
 NOTICE_DAYS = 30
@@ -40,6 +41,7 @@ GRACE_DAYS = 15
 @dataclass
 class Report:
     renewal_invoices: int = 0
+    commissions_cleared: int = 0
     auto_renewed: int = 0
     reminders: list = field(default_factory=list)
     expired: int = 0
@@ -144,6 +146,9 @@ def run(today=None):
                 report.expired += 1
         db.session.commit()
     _cancel_lapsed_orders(today, report)
+    now = utcnow() if today == date.today() else datetime.combine(today, time.min, UTC)
+    report.commissions_cleared = commissions.clear(now)
+    db.session.commit()
     return report
 
 
