@@ -70,7 +70,10 @@ def earn(invoice, *, now=None, clearing=CLEARING):
         partner = db.session.get(Partner, partner_id)
         if partner is None or not partner.is_approved:
             continue
-        rate_bp = rate(partner)
+        # the rate the invoice showed when it was issued; its partner's current rate otherwise
+        rate_bp = (
+            line.commission_rate_bp if line.commission_partner_id == partner.id else rate(partner)
+        )
         amount = percent_of(line.net_cents, rate_bp)
         if amount <= 0:
             continue
