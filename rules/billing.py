@@ -564,3 +564,82 @@ def _refund_destination(invoice):
         )
         return ledger.account(kind, partner)
     return ledger.account(AccountKind.BANK)
+
+
+def payable_by(partner, invoice):
+    """Whether the partner may pay the invoice: its own, or billing on every panel of it."""
+    if invoice.partner_id == partner.id or invoice.buyer_id == partner.user_id:
+        return True
+    panel_ids = {line.panel_id for line in invoice.lines}
+    for panel in db.session.scalars(select(Panel).where(Panel.id.in_(panel_ids))):
+        member = access.membership(partner.user, panel)
+        if member is None or not member.has(Group.BILLING):
+            return False
+    return bool(panel_ids)
+
+
+def pay_many(partner, numbers, order, *, actor):
+    """Pay every invoice in ``numbers`` from the partner's balances, in one transaction: all of
+    them or none. Returns {account kind: cents taken} over the whole batch."""
+    numbers = sorted(set(numbers))
+    if not numbers:
+        raise BillingError(_l("Tick the invoices to pay."))
+    invoices = db.session.scalars(
+        select(Invoice).where(Invoice.number.in_(numbers)).order_by(Invoice.id)
+    ).all()
+    if len(invoices) != len(numbers) or not all(payable_by(partner, i) for i in invoices):
+        raise NotFound(_l("One of the invoices is not one you may pay; nothing was paid."))
+    totals = {}
+    for invoice in invoices:
+        if invoice.status != InvoiceStatus.UNPAID:
+            raise AlreadyPaid(
+                _l("Invoice %(number)s is not unpaid; nothing was paid.", number=invoice.number)
+            )
+        for kind, cents in pay_from_balances(invoice, partner, order, actor=actor).items():
+            totals[kind] = totals.get(kind, 0) + cents
+    return totals
+
+
+def unpaid_for(partner, *, panel_number=None, due_by=None, limit=500):
+    """Unpaid invoices of the partner's own and its clients' panels where it holds billing."""
+    from rules.listings import billing_panels
+
+    panel_ids = [p.id for p in billing_panels(partner.user, limit=100_000)]
+    if panel_number is not None:
+        panel_ids = [
+            p.id for p in billing_panels(partner.user, limit=100_000) if p.number == panel_number
+        ]
+    query = (
+        select(Invoice)
+        .where(
+            Invoice.status == InvoiceStatus.UNPAID,
+            Invoice.id.in_(
+                select(InvoiceLine.invoice_id).where(InvoiceLine.panel_id.in_(panel_ids))
+            ),
+        )
+        .options(selectinload(Invoice.lines).selectinload(InvoiceLine.panel))
+        .order_by(Invoice.due_on, Invoice.number)
+        .limit(limit)
+    )
+    if due_by is not None:
+        query = query.where(Invoice.due_on <= due_by)
+    return db.session.scalars(query).all()
+
+
+def pay_waiting_orders(partner, *, actor=None):
+    """After a top-up: pay the partner's own unpaid invoices, oldest first, while the deposit
+    covers them — waiting orders activate by themselves. Returns the invoices paid."""
+    waiting = db.session.scalars(
+        select(Invoice)
+        .where(Invoice.partner_id == partner.id, Invoice.status == InvoiceStatus.UNPAID)
+        .order_by(Invoice.id)
+    ).all()
+    paid = []
+    for invoice in waiting:
+        try:
+            with db.session.begin_nested():
+                pay_from_deposit(invoice, partner, actor=actor)
+        except ledger.InsufficientFunds:
+            break
+        paid.append(invoice)
+    return paid

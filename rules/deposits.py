@@ -106,6 +106,8 @@ def credit(top_up, amount_cents, *, received_on=None, actor=None):
         partner.activated_at = utcnow()
         audit.record("partner.activate", actor=actor, partner=partner.number)
     db.session.flush()
+    # orders waiting for funds activate by themselves once the deposit covers them
+    billing.pay_waiting_orders(partner, actor=actor)
 
 
 def find_invoice(reference):

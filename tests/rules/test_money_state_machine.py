@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from models import (
     Account,
     Group,
+    Invoice,
     InvoiceStatus,
     Transfer,
     WithdrawalStatus,
@@ -68,11 +69,23 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(cents=st.integers(1, 50_000))
     def top_up(self, cents):
+        # the partner's own unpaid invoices: its orders, and renewals the daily job issued
+        waiting = db.session.scalars(
+            select(Invoice)
+            .where(Invoice.partner_id == self.partner.id, Invoice.status == InvoiceStatus.UNPAID)
+            .order_by(Invoice.id)
+        ).all()
         top_up = deposits.request_top_up(self.partner, actor=self.partner.user)
         deposits.credit(top_up, cents, actor=self.staff)
         db.session.commit()
         self.top_ups.append(top_up)
         self.expected_deposit += cents
+        # orders waiting for funds are paid by themselves, oldest first, while it covers them
+        for invoice in waiting:
+            if invoice.total_cents > self.expected_deposit:
+                break
+            self.expected_deposit -= invoice.total_cents
+            assert invoice.status == InvoiceStatus.PAID
 
     @rule(months=st.sampled_from([1, 12, 24]), renew=st.booleans())
     def order(self, months, renew):
