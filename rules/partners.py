@@ -36,6 +36,12 @@ class NotPending(DomainError):
         return _l("This application has already been decided.")
 
 
+def company_of(partner_id):
+    """The partner's company name and number, for "earns <partner>" lines."""
+    partner = db.session.get(Partner, partner_id) if partner_id else None
+    return f"{partner.company} ({partner.number})" if partner else ""
+
+
 def partner_of(user):
     return db.session.scalar(select(Partner).where(Partner.user_id == user.id))
 

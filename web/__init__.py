@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, INSTANCE_DIR, config_from_env
 from models import LANGUAGES, db
-from rules import access, audit, listings, partners, passwords
+from rules import access, audit, commissions, listings, partners, passwords
 from web import cli, database, errors, htmx, idempotency, labels, security
 from web.extensions import babel, csrf, limiter, login_manager, migrate
 from web.i18n import select_locale
@@ -115,6 +115,7 @@ def _register_blueprints(app):
         orders,
         panels,
         partner,
+        partner_money,
         staff,
         staff_catalogue,
         webhooks,
@@ -128,6 +129,7 @@ def _register_blueprints(app):
         access,
         invitations,
         partner,
+        partner_money,
         staff,
         staff_catalogue,
         catalogue,
@@ -146,6 +148,10 @@ def _init_request_hooks(app):
     app.jinja_env.globals.update(
         switcher_panels=lambda: listings.visible_panels(current_user, per_page=SWITCHER_SIZE),
         partner_of=partners.partner_of,
+        partner_company=partners.company_of,
+        earner_of_panel=lambda panel_id: partners.company_of(
+            commissions.attributed_partner_id(panel_id)
+        ),
         group_labels=access.GROUP_LABELS,
         audit_actions=audit.ACTIONS,
         product_status_labels=labels.PRODUCT_STATUS,
@@ -159,6 +165,7 @@ def _init_request_hooks(app):
         transfer_phase_labels=labels.TRANSFER_PHASE,
         withdrawal_status_labels=labels.WITHDRAWAL_STATUS,
         account_kind_labels=labels.ACCOUNT_KIND,
+        commission_status_labels=labels.COMMISSION_STATUS,
         new_idempotency_key=idempotency.new_key,
     )
 

@@ -252,3 +252,14 @@ class RejectWithdrawalForm(FlaskForm):
     reason = StringField(
         _l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=500)]
     )
+
+
+class RefundForm(FlaskForm):
+    amount = money_field(_l("Amount to refund, EUR"))
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=500)]
+    )
+
+    def validate_amount(self, field):
+        if field.data == 0:
+            raise ValidationError(_l("The amount must be more than 0."))

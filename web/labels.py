@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from models import (
     AccountKind,
+    CommissionStatus,
     InvitationKind,
     InvoiceStatus,
     PaidVia,
@@ -96,6 +97,12 @@ ACCOUNT_KIND = {
     AccountKind.VAT: _l("VAT"),
     AccountKind.COMMISSION_EXPENSE: _l("Commission expense"),
     AccountKind.PAYOUTS: _l("Payouts"),
+}
+
+COMMISSION_STATUS = {
+    CommissionStatus.PENDING: _l("clearing"),
+    CommissionStatus.AVAILABLE: _l("available"),
+    CommissionStatus.VOIDED: _l("voided by a refund"),
 }
 
 

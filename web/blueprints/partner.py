@@ -18,9 +18,19 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import AccountKind, Invitation, PartnerStatus, TopUp, db
-from rules import access, catalogue, deposits, invitations, ledger, listings, panels, partners
+from rules import (
+    access,
+    catalogue,
+    deposits,
+    invitations,
+    ledger,
+    listings,
+    panels,
+    partners,
+    reports,
+)
 from rules.errors import DomainError, NotFound, PermissionDenied
-from web import errors, htmx, mail, notify, sessions
+from web import charts, errors, htmx, mail, notify, sessions
 from web.catalogue_forms import WithdrawForm
 from web.idempotency import idempotent
 from web.panel_forms import (
@@ -63,8 +73,23 @@ def partner_first(view):
 def index():
     """Show the user's standing in the program, or the way to join."""
     partner = partners.partner_of(current_user)
-    standing = catalogue.standing(partner) if partner and partner.is_approved else None
-    return render_template("partner/index.html", partner=partner, standing=standing)
+    if partner is None or not partner.is_approved:
+        return render_template("partner/index.html", partner=partner, standing=None)
+    available, pending, debt = reports.commission_summary(partner)
+    months = reports.commissions_by_month(partner)
+    return render_template(
+        "partner/index.html",
+        partner=partner,
+        standing=catalogue.standing(partner),
+        deposit=deposits.balance(partner),
+        commission=available,
+        commission_pending=pending,
+        commission_debt=debt,
+        chart=charts.bars(months),
+        months=months,
+        runway=reports.runway(partner),
+        waiting=deposits.own_unpaid_invoices(partner),
+    )
 
 
 @bp.get("/apply")

@@ -21,16 +21,17 @@ from models import (
     InvoiceStatus,
     Partner,
     PartnerStatus,
+    Refund,
     TopUp,
     TopUpStatus,
     Withdrawal,
     WithdrawalStatus,
     db,
 )
-from rules import deposits, ledger, partners
-from rules.errors import NotFound
+from rules import billing, deposits, ledger, partners
+from rules.errors import DomainError, NotFound
 from web import htmx, mail, notify
-from web.catalogue_forms import ConfirmTransferForm, RejectWithdrawalForm
+from web.catalogue_forms import ConfirmTransferForm, RefundForm, RejectWithdrawalForm
 from web.idempotency import idempotent
 from web.panel_forms import ApproveForm, RejectForm, SuspendForm
 
@@ -255,3 +256,41 @@ def partner_ledger(partner_id):
             for kind, account in accounts
         ],
     )
+
+
+def _invoice(number):
+    found = db.session.scalar(select(Invoice).where(Invoice.number == number))
+    if found is None:
+        raise NotFound()
+    return found
+
+
+@bp.get("/invoices/<int:number>")
+def invoice(number):
+    """Any invoice, with its refunds and the form to refund it (paid ones)."""
+    return _invoice_page(_invoice(number), RefundForm(formdata=None))
+
+
+def _invoice_page(found, form, status=200):
+    refunds = db.session.scalars(
+        select(Refund).where(Refund.invoice_id == found.id).order_by(Refund.id)
+    ).all()
+    return render_template("staff/invoice.html", invoice=found, form=form, refunds=refunds), status
+
+
+@bp.post("/invoices/<int:number>/refund")
+@idempotent
+def refund(number):
+    """Give back all or part of a paid invoice; commissions are reversed in proportion."""
+    found = _invoice(number)
+    form = RefundForm()
+    if not form.validate():
+        return _invoice_page(found, form, 422)
+    try:
+        billing.refund(found, form.amount.data, reason=form.reason.data, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        form.form_errors.append(error.message)
+        return _invoice_page(found, form, error.status)
+    flash(_("The refund is booked."), "success")
+    return htmx.full_page_redirect(url_for("staff.invoice", number=number))
