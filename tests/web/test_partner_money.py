@@ -1,0 +1,177 @@
+"""The partner's money pages: Billing, Commissions, History, statements, the dashboard, and
+staff refunds."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Group, Invoice, InvoiceStatus, PaidVia, db, utcnow
+from rules import billing, commissions, deposits, ledger
+from tests import factories
+from tests.web.test_routes import snapshot
+
+
+@pytest.fixture
+def agency(app):
+    """A partner (10% override) with two clients, each with two unpaid invoices."""
+    partner = factories.create_partner()
+    partner.commission_rate_bp = 1000
+    factories.create_plan("web-business", price=1000, periods={12: 0})
+    clients = []
+    for c in range(2):
+        client = factories.create_user()
+        panel = factories.create_panel(client, name=f"Client {c}")
+        factories.link_client(partner, panel, Group.WEB | Group.BILLING)
+        for i in range(2):
+            billing.add_new(
+                client,
+                plan_code="web-business",
+                months=12,
+                domain=f"c{c}-{i}.bg",
+                panel_number=panel.number,
+            )
+            billing.checkout(client)
+        clients.append((client, panel))
+    db.session.commit()
+    return partner, clients  # every invoice: 12000 + 2400 = 14400
+
+
+def numbers():
+    return db.session.scalars(select(Invoice.number).order_by(Invoice.number)).all()
+
+
+def test_billing_lists_every_clients_unpaid_invoice_and_pays_them_at_once(
+    testapp, login_as, agency
+):
+    partner, clients = agency
+    factories.fund(partner, 4 * 14400)
+    login_as(partner.user)
+    page = testapp.get("/partner/billing")
+    assert len(page.html.select("#unpaid tbody input[name=invoice]")) == 4
+    only = testapp.get("/partner/billing", {"client": clients[0][1].number})
+    assert len(only.html.select("#unpaid tbody input[name=invoice]")) == 2
+    form = page.forms["billing-table"]
+    for checkbox in form.fields["invoice"]:
+        checkbox.checked = True
+    form["order"] = "commission,deposit"
+    done = form.submit().follow()
+    assert "Платени са 4 фактури" in done.text
+    assert (
+        db.session.scalar(
+            select(func.count(Invoice.id)).where(Invoice.status == InvoiceStatus.PAID)
+        )
+        == 4
+    )
+    assert deposits.balance(partner) == 0
+    assert ledger.check() == []
+
+
+def test_a_batch_with_a_foreign_invoice_is_refused_whole(testapp, login_as, agency):
+    partner, _clients = agency
+    factories.fund(partner, 10 * 14400)
+    stranger = factories.create_user()
+    panel = factories.create_panel(stranger)
+    billing.add_new(
+        stranger,
+        plan_code="web-business",
+        months=12,
+        domain="stranger.bg",
+        panel_number=panel.number,
+    )
+    foreign = billing.checkout(stranger).number
+    db.session.commit()
+    login_as(partner.user)
+    form = testapp.get("/partner/billing").forms["billing-table"]
+    fields = dict(form.submit_fields())
+    fields.pop("invoice", None)
+    body = [*fields.items(), *(("invoice", str(n)) for n in numbers())]
+    assert str(foreign) in [v for k, v in body if k == "invoice"]
+    before = snapshot()
+    response = testapp.post("/partner/billing/pay", body, status=404)
+    assert "нищо не е платено" in response.text
+    assert snapshot() == before
+
+
+def test_commissions_page_withdrawal_history_and_csv(testapp, login_as, agency):
+    partner, _clients = agency
+    for number in numbers():
+        billing.pay_externally(
+            db.session.scalar(select(Invoice).where(Invoice.number == number)),
+            PaidVia.BANK_TRANSFER,
+        )
+    db.session.commit()
+    login_as(partner.user)
+    page = testapp.get("/partner/commissions")
+    assert "48,00" in page.html.select_one("#commission-pending").text  # 4 × 10% of 12000
+    commissions.clear(utcnow() + timedelta(days=31))
+    db.session.commit()
+    page = testapp.get("/partner/commissions")
+    assert "48,00" in page.html.select_one("#commission-available").text
+    form = testapp.get("/partner/commissions/withdraw").forms["withdraw-form"]
+    form["amount"] = "20"
+    form["iban"] = "BG80 BNBG 9661 1020 3456 78"
+    assert "от 50" in form.submit(status=422).text
+    history = testapp.get("/partner/history", {"account": "commission"})
+    assert len(history.html.select("#history tbody tr")) == 8  # 4 held, 4 cleared
+    download = testapp.get("/partner/history.csv", {"account": "commission"})
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    rows = list(csv.reader(io.StringIO(download.text.lstrip("\ufeff"))))
+    assert rows[0][0] == "time_utc" and len(rows) == 9
+    testapp.get("/partner/history", {"kind": "nonsense"}, status=422)
+
+
+def test_a_client_statement_as_a_page_and_csv(testapp, login_as, agency):
+    partner, clients = agency
+    _client, panel = clients[0]
+    invoice = db.session.scalar(select(Invoice).order_by(Invoice.id))
+    billing.pay_externally(invoice, PaidVia.BANK_TRANSFER)
+    db.session.commit()
+    login_as(partner.user)
+    page = testapp.get(f"/partner/clients/{panel.number}/statement")
+    summary = page.html.select_one("#statement-summary").text
+    assert "144,00" in summary and "12,00" in summary  # paid; its 10% commission
+    download = testapp.get(f"/partner/clients/{panel.number}/statement.csv")
+    rows = list(csv.reader(io.StringIO(download.text.lstrip("\ufeff"))))
+    assert [r[2] for r in rows[1:]] == ["paid", "unpaid"]
+    testapp.get(f"/partner/clients/{panel.number}/statement", {"from": "2026-13-01"}, status=422)
+    stranger_panel = factories.create_panel()
+    testapp.get(f"/partner/clients/{stranger_panel.number}/statement", status=404)
+
+
+def test_the_dashboard_shows_balances_chart_and_runway(testapp, login_as, agency):
+    partner, _clients = agency
+    own = factories.create_panel(partner.user, name="Own")
+    plan = db.session.scalar(select(billing.Plan).where(billing.Plan.code == "web-business"))
+    product = factories.add_product(own, plan, "own.bg")
+    product.expires_on = utcnow().date() + timedelta(days=20)
+    db.session.commit()
+    login_as(partner.user)
+    page = testapp.get("/partner/")
+    assert page.html.select_one("#dashboard-deposit")
+    assert len(page.html.select("#commission-chart svg rect")) == 12
+    assert page.html.select_one("#runway-short")  # no deposit for the renewal in 20 days
+    factories.fund(partner, 100_000)
+    page = testapp.get("/partner/")
+    assert not page.html.select_one("#runway-short")
+
+
+def test_staff_refund_part_of_an_invoice(testapp, login_as, agency, create_user):
+    _partner, _clients = agency
+    invoice = db.session.scalar(select(Invoice).order_by(Invoice.id))
+    billing.pay_externally(invoice, PaidVia.BANK_TRANSFER)
+    db.session.commit()
+    login_as(create_user(is_staff=True))
+    form = testapp.get(f"/staff/invoices/{invoice.number}").forms["refund-form"]
+    form["amount"] = "44"
+    form["reason"] = "a month unused"
+    assert form.submit().status_int == 303
+    db.session.refresh(invoice)
+    assert invoice.refunded_cents == 4400
+    form = testapp.get(f"/staff/invoices/{invoice.number}").forms["refund-form"]
+    form["amount"] = "100,01"  # 100,00 is left
+    form["reason"] = "too much"
+    assert "могат да се възстановят още най-много" in form.submit(status=422).text
+    assert ledger.check() == []
