@@ -1,9 +1,12 @@
 """Managed commissions: who earns what, when it clears, how refunds take it back."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models import (
@@ -21,6 +24,7 @@ from tests import factories
 from tests.concurrency import run_concurrently
 
 IBAN = "BG80BNBG96611020345678"
+_serial = itertools.count()
 
 
 @pytest.fixture
@@ -302,3 +306,45 @@ def test_the_daily_job_clears_commissions(world):
     assert report.commissions_cleared == 1
     assert ledger.balance("commission", partner).available == 600
     assert InvoiceStatus.PAID
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    refunds=st.lists(st.integers(1, 14_400), min_size=1, max_size=6),
+    clear_after=st.integers(0, 6),
+)
+def test_refund_sequences_never_reverse_more_than_was_earned(world, refunds, clear_after):
+    """Any sequence of partial refunds, with clearing at any point among them."""
+    partner, client, client_panel, _own, _eligible = world
+    partner.commission_rate_bp = 1000
+    staff = factories.create_user(is_staff=True)
+    invoice = order(client, client_panel, domain=f"r{next(_serial)}.bg")  # total 14400
+    pay_by_transfer(invoice)
+    [commission] = commission_of(invoice)
+    refunded = 0
+    for step, amount in enumerate(refunds):
+        if step == clear_after:
+            commissions.clear(utcnow() + timedelta(days=31))
+            db.session.commit()
+        if refunded + amount > invoice.total_cents:
+            with pytest.raises(billing.BillingError):
+                billing.refund(invoice, amount, reason="too much", actor=staff)
+            db.session.rollback()
+            continue
+        billing.refund(invoice, amount, reason="part", actor=staff)
+        db.session.commit()
+        refunded += amount
+        assert 0 <= commission.reversed_cents <= commission.amount_cents
+        # the share taken back follows the share refunded, rounded half up
+        expected = (commission.amount_cents * refunded * 2 + 14_400) // (2 * 14_400)
+        assert commission.reversed_cents == expected
+        assert ledger.check() == []
+    db.session.refresh(partner)
+    taken = ledger.balance("commission", partner).available
+    assert taken + partner.commission_debt_cents >= 0
+    assert ledger.check() == []

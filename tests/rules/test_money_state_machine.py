@@ -25,6 +25,7 @@ from models import (
     Transfer,
     WithdrawalStatus,
     db,
+    utcnow,
 )
 from rules import billing, deposits, jobs, ledger
 from rules.errors import DomainError
@@ -39,8 +40,11 @@ class MoneyMachine(RuleBasedStateMachine):
         super().__init__()
         self.partner = factories.create_partner()
         self.panel = factories.create_panel(self.partner.user)
-        client_panel = factories.create_panel()
-        factories.link_client(self.partner, client_panel, Group.BILLING | Group.WEB)
+        self.client_panel = factories.create_panel()
+        self.client = self.client_panel.owner
+        factories.link_client(self.partner, self.client_panel, Group.BILLING | Group.WEB)
+        self.partner.commission_rate_bp = 1500
+        self.paid = []
         self.staff = factories.create_user(is_staff=True)
         self.today = date(2027, 1, 1)
         self.expected_deposit = 0
@@ -114,6 +118,7 @@ class MoneyMachine(RuleBasedStateMachine):
             billing.pay_from_deposit(invoice, self.partner, actor=None)
             db.session.commit()
             self.expected_deposit -= invoice.total_cents
+            self.paid.append(invoice)
 
     @precondition(lambda self: self.invoices)
     @rule(data=st.data(), off_by=st.sampled_from([0, 0, 1, -1]))
@@ -170,6 +175,45 @@ class MoneyMachine(RuleBasedStateMachine):
         self._refused(lambda: again(withdrawal, actor=self.staff, **kwargs))
         assert withdrawal.status in (WithdrawalStatus.PAID, WithdrawalStatus.REJECTED)
 
+    @rule(months=st.sampled_from([1, 12]))
+    def client_orders_and_pays_by_transfer(self, months):
+        billing.add_new(
+            self.client,
+            plan_code="web-business",
+            months=months,
+            domain=f"client{next(_sites)}.bg",
+            panel_number=self.client_panel.number,
+        )
+        invoice = billing.checkout(self.client, today=self.today)
+        deposits.confirm_bank_transfer(
+            invoice.reference, invoice.total_cents, received_on=self.today, actor=self.staff
+        )
+        db.session.commit()
+        self.paid.append(invoice)
+        assert invoice.lines[0].commission_cents > 0  # a client's payment earns the partner
+
+    @rule()
+    def commissions_clear(self):
+        from rules import commissions
+
+        commissions.clear(utcnow() + timedelta(days=400))
+        db.session.commit()
+
+    @precondition(lambda self: self.paid)
+    @rule(data=st.data(), share=st.integers(1, 100))
+    def staff_refund(self, data, share):
+        invoice = data.draw(st.sampled_from(self.paid))
+        left = invoice.total_cents - invoice.refunded_cents
+        amount = max(1, invoice.total_cents * share // 100)
+        refund = lambda: billing.refund(invoice, amount, reason="test", actor=self.staff)  # noqa: E731
+        if amount > left:
+            self._refused(refund)
+            return
+        refund()
+        db.session.commit()
+        if invoice.paid_by_partner_id == self.partner.id:
+            self.expected_deposit += amount  # it goes back to the deposit it came from
+
     @rule(days=st.integers(1, 200))
     def time_passes(self, days):
         self.today += timedelta(days=days)
@@ -194,6 +238,18 @@ class MoneyMachine(RuleBasedStateMachine):
             )
         )
         assert negative == 0
+
+    @invariant()
+    def no_commission_is_reversed_beyond_what_it_earned(self):
+        from models import Commission
+
+        broken = db.session.scalar(
+            select(func.count(Commission.id)).where(
+                (Commission.reversed_cents < 0)
+                | (Commission.reversed_cents > Commission.amount_cents)
+            )
+        )
+        assert broken == 0
 
     @invariant()
     def the_deposit_is_what_the_model_expects(self):
