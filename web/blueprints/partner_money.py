@@ -20,6 +20,9 @@ from web.idempotency import idempotent
 
 bp = Blueprint("partner_money", __name__, url_prefix="/partner")
 
+#: invoices the Billing page shows at once (the soonest due first; filters narrow the list)
+PAGE = 200
+
 #: the orders of sources a partner can choose for paying [R24]
 SOURCE_ORDERS = {
     "commission,deposit": (_l("commission first, then deposit"), ["commission", "deposit"]),
@@ -59,7 +62,8 @@ def billing_page():
         "partner/billing.html",
         "partner/_billing_table.html",
         partner=partner,
-        invoices=billing.unpaid_for(partner, panel_number=client, due_by=due),
+        invoices=billing.unpaid_for(partner, panel_number=client, due_by=due, limit=PAGE),
+        page_size=PAGE,
         panels=listings.billing_panels(partner.user),
         client=client,
         due=due,
