@@ -87,6 +87,8 @@ class TransferKind(enum.StrEnum):
     COMMISSION = "commission"
     REFUND = "refund"
     CORRECTION = "correction"
+    #: available commission moved into the deposit
+    TO_DEPOSIT = "to_deposit"
 
 
 class Phase(enum.StrEnum):

@@ -207,3 +207,21 @@ def _take_back(partner, amount, key):
             key=key,
         )
     partner.commission_debt_cents += amount - take
+
+
+def move_to_deposit(partner, amount_cents, *, key, actor=None):
+    """Move available commission into the deposit (to pay orders from it at once)."""
+    transfer = ledger.transfer(
+        ledger.account(AccountKind.COMMISSION, partner),
+        ledger.account(AccountKind.DEPOSIT, partner),
+        amount_cents,
+        kind=TransferKind.TO_DEPOSIT,
+        key=key,
+        reference="",
+        actor=actor,
+    )
+    # money reached the deposit: orders waiting for it activate by themselves
+    from rules import billing
+
+    billing.pay_waiting_orders(partner, actor=actor)
+    return transfer

@@ -5,10 +5,11 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import (
     ALL_GROUPS,
+    ClientLink,
     Group,
     InvitationKind,
     Panel,
@@ -20,7 +21,18 @@ from models import (
     db,
     utcnow,
 )
-from rules import billing, catalogue, deposits, invitations, jobs, ledger, panels, partners, users
+from rules import (
+    billing,
+    catalogue,
+    commissions,
+    deposits,
+    invitations,
+    jobs,
+    ledger,
+    panels,
+    partners,
+    users,
+)
 from web import mail, notify
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
@@ -213,6 +225,40 @@ def _seed_money(studio, shop, staff, today):
         if pay:
             billing.pay_from_deposit(invoice, studio, actor=studio.user)
     deposits.request_top_up(shop, actor=shop.user)
+    _seed_commissions(studio, staff, today)
+
+
+def _seed_commissions(studio, staff, today):
+    """The bakery, a client of partner 1001, pays two orders by bank transfer: the first
+    commission has cleared (available), the second is still held."""
+    db.session.execute(
+        update(Product)
+        .where(Product.attributed_partner_id.is_(None))
+        .values(
+            attributed_partner_id=select(ClientLink.partner_id)
+            .where(ClientLink.panel_id == Product.panel_id)
+            .scalar_subquery()
+        )
+    )
+    bakery = db.session.scalar(
+        select(Panel)
+        .join(ClientLink, ClientLink.panel_id == Panel.id)
+        .where(ClientLink.partner_id == studio.id, Panel.name == "Пекарна Добруджа")
+    )
+    for step, domain in enumerate(("shop.pekarna-dobrudzha.bg", "menu.pekarna-dobrudzha.bg")):
+        billing.add_new(
+            bakery.owner,
+            plan_code="web-pro",
+            months=12,
+            domain=domain,
+            panel_number=bakery.number,
+        )
+        invoice = billing.checkout(bakery.owner, today=today)
+        deposits.confirm_bank_transfer(
+            invoice.reference, invoice.total_cents, received_on=today, actor=staff
+        )
+        if step == 0:
+            commissions.clear(utcnow() + commissions.CLEARING)
 
 
 def _seed_studio(studio, people, today):

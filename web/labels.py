@@ -74,6 +74,7 @@ TRANSFER_KIND = {
     TransferKind.COMMISSION: _l("commission"),
     TransferKind.REFUND: _l("refund"),
     TransferKind.CORRECTION: _l("correction"),
+    TransferKind.TO_DEPOSIT: _l("commission moved to the deposit"),
 }
 
 TRANSFER_PHASE = {

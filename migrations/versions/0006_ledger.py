@@ -44,7 +44,7 @@ def upgrade():
     sa.Column('debit_account_id', sa.Integer(), nullable=False),
     sa.Column('credit_account_id', sa.Integer(), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('kind', sa.Enum('topup', 'payment', 'withdrawal', 'commission', 'refund', 'correction', name='transferkind', native_enum=False, create_constraint=True, length=16), nullable=False),
+    sa.Column('kind', sa.Enum('topup', 'payment', 'withdrawal', 'commission', 'refund', 'correction', 'to_deposit', name='transferkind', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('phase', sa.Enum('posted', 'pending', 'post_pending', 'void_pending', name='phase', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('pending_id', sa.Integer(), nullable=True),
     sa.Column('reference', sa.String(length=200), nullable=False),

@@ -175,3 +175,29 @@ def test_staff_refund_part_of_an_invoice(testapp, login_as, agency, create_user)
     form["reason"] = "too much"
     assert "могат да се възстановят още най-много" in form.submit(status=422).text
     assert ledger.check() == []
+
+
+def test_available_commission_moves_to_the_deposit_and_pays_waiting_orders(
+    testapp, login_as, agency
+):
+    partner, _clients = agency
+    for number in numbers():
+        billing.pay_externally(
+            db.session.scalar(select(Invoice).where(Invoice.number == number)),
+            PaidVia.BANK_TRANSFER,
+        )
+    commissions.clear(utcnow() + timedelta(days=31))
+    db.session.commit()
+    login_as(partner.user)
+    form = testapp.get("/partner/commissions").forms["to-deposit-form"]
+    form["amount"] = "30,00"
+    assert form.submit().status_int == 303
+    assert deposits.balance(partner) == 3000
+    assert ledger.balance("commission", partner).available == 1800
+    form = testapp.get("/partner/commissions").forms["to-deposit-form"]
+    form["amount"] = "18,01"  # more than is available
+    before = snapshot()
+    form.submit(status=422)
+    assert snapshot() == before
+    history = testapp.get("/partner/history", {"kind": "to_deposit"})
+    assert len(history.html.select("#history tbody tr")) == 2  # out of one, into the other

@@ -140,6 +140,7 @@ ROUTES = {
     "partner_money.withdraw_commission": Route(PARTNER, who="partner"),
     "partner_money.withdraw_commission_submit": Route(PARTNER, who="partner"),
     "partner_money.history": Route(PARTNER, who="partner"),
+    "partner_money.move_to_deposit": Route(PARTNER, who="partner"),
     "partner_money.history_csv": Route(PARTNER, who="partner"),
     "partner_money.statement": Route(PARTNER, panel_args(), who="partner"),
     "partner_money.statement_csv": Route(PARTNER, panel_args(), who="partner"),

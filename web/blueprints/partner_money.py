@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from models import AccountKind, Commission, TransferKind, db
 from rules import access, billing, deposits, ledger, listings, reports
+from rules import commissions as commission_rules
 from rules.errors import DomainError
+from rules.money import parse_cents
 from web import htmx, labels, sessions
 from web.blueprints.partner import approved_partner, partner_first
 from web.catalogue_forms import WithdrawForm
@@ -267,3 +269,19 @@ def statement_csv(number):
             for i in found.invoices
         ],
     )
+
+
+@bp.post("/commissions/to-deposit")
+@partner_first
+@idempotent
+def move_to_deposit():
+    """Move available commission into the deposit; waiting orders then activate."""
+    partner = approved_partner()
+    amount = parse_cents(request.form.get("amount", ""))
+    if amount <= 0:
+        raise DomainError(_l("The amount must be more than 0."))
+    commission_rules.move_to_deposit(
+        partner, amount, key=f"to-deposit:{request.form['idempotency_key']}", actor=current_user
+    )
+    flash(_("%(amount)s moved to your deposit.", amount=labels.money(amount)), "success")
+    return htmx.full_page_redirect(url_for("partner_money.commissions"))
