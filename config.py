@@ -107,6 +107,9 @@ class Config:
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Partner Program <no-reply@localhost>")
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
 
+    #: how long a commission is held before it is available, and the least that can be withdrawn
+    COMMISSION_CLEARING_DAYS = _env_int("COMMISSION_CLEARING_DAYS", 30)
+    COMMISSION_WITHDRAWAL_MIN_CENTS = _env_int("COMMISSION_WITHDRAWAL_MIN_CENTS", 5_000)
     #: the app's address, for links in mail sent outside a request (the daily job)
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     #: where partners send deposit top-ups and invoice payments by bank transfer

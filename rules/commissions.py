@@ -29,11 +29,15 @@ from models import (
     db,
     utcnow,
 )
-from rules import catalogue, ledger
+from rules import catalogue, ledger, settings
 from rules.pricing import percent_of
 
-#: how long a commission is held before it can be spent or withdrawn
+#: how long a commission is held before it can be spent or withdrawn (COMMISSION_CLEARING_DAYS)
 CLEARING = timedelta(days=30)
+
+
+def clearing():
+    return timedelta(days=settings.get("COMMISSION_CLEARING_DAYS", CLEARING.days))
 
 
 def attributed_partner_id(panel_id):
@@ -57,9 +61,10 @@ def _lock(commission):
     ).one()
 
 
-def earn(invoice, *, now=None, clearing=CLEARING):
+def earn(invoice, *, now=None):
     """Book the managed commissions of a just-paid invoice; return them."""
     now = now or utcnow()
+    window = clearing()
     earned = []
     for line in invoice.lines:
         partner_id = line.product.attributed_partner_id
@@ -84,7 +89,7 @@ def earn(invoice, *, now=None, clearing=CLEARING):
             rate_bp=rate_bp,
             amount_cents=amount,
             earned_at=now,
-            clears_at=now + clearing,
+            clears_at=now + window,
         )
         try:
             with db.session.begin_nested():

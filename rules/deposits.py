@@ -30,7 +30,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import audit, billing, ledger
+from rules import audit, billing, ledger, settings
 from rules.errors import DomainError, NotFound
 from rules.money import MAX_PRICE_CENTS
 from rules.numbers import next_number
@@ -251,8 +251,12 @@ def _iban(text):
     return iban
 
 
-#: the least commission that can be withdrawn at once [R24]
+#: the least commission that can be withdrawn at once [R24] (COMMISSION_WITHDRAWAL_MIN_CENTS)
 MIN_COMMISSION_WITHDRAWAL = 5_000
+
+
+def min_commission_withdrawal():
+    return settings.get("COMMISSION_WITHDRAWAL_MIN_CENTS", MIN_COMMISSION_WITHDRAWAL)
 
 
 def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind.DEPOSIT):
@@ -265,11 +269,12 @@ def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind
         raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
     iban = _iban(iban)
     if source == AccountKind.COMMISSION:
-        if amount_cents < MIN_COMMISSION_WITHDRAWAL:
+        minimum = min_commission_withdrawal()
+        if amount_cents < minimum:
             raise DepositError(
                 _l(
                     "Commission can be withdrawn from %(amount)s on.",
-                    amount=f"{MIN_COMMISSION_WITHDRAWAL // 100} €",
+                    amount=f"{minimum / 100:.2f} €",
                 )
             )
     elif own_unpaid_invoices(partner):

@@ -258,7 +258,7 @@ def _seed_commissions(studio, staff, today):
             invoice.reference, invoice.total_cents, received_on=today, actor=staff
         )
         if step == 0:
-            commissions.clear(utcnow() + commissions.CLEARING)
+            commissions.clear(utcnow() + commissions.clearing())
 
 
 def _seed_studio(studio, people, today):

@@ -348,3 +348,15 @@ def test_refund_sequences_never_reverse_more_than_was_earned(world, refunds, cle
     taken = ledger.balance("commission", partner).available
     assert taken + partner.commission_debt_cents >= 0
     assert ledger.check() == []
+
+
+@pytest.mark.config(COMMISSION_CLEARING_DAYS=7, COMMISSION_WITHDRAWAL_MIN_CENTS=100)
+def test_the_window_and_the_minimum_are_settings(world):
+    partner, client, client_panel, own, eligible = world
+    with_tier(partner, own, eligible, 3)
+    start = utcnow()
+    with time_machine.travel(start, tick=False):
+        pay_by_transfer(order(client, client_panel))
+    assert commissions.clear(start + timedelta(days=7)) == 1
+    db.session.commit()
+    deposits.request_withdrawal(partner, 100, IBAN, actor=None, source="commission")

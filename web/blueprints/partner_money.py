@@ -119,7 +119,7 @@ def commissions():
         pending=pending,
         debt=debt,
         commissions=rows,
-        minimum=deposits.MIN_COMMISSION_WITHDRAWAL,
+        minimum=deposits.min_commission_withdrawal(),
     )
 
 
@@ -130,7 +130,7 @@ def _withdraw_page(partner, form, status=200):
         partner=partner,
         form=form,
         available=available,
-        minimum=deposits.MIN_COMMISSION_WITHDRAWAL,
+        minimum=deposits.min_commission_withdrawal(),
     ), status
 
 
