@@ -34,7 +34,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import access, audit, catalogue, commissions, domains, ledger, panels, partners
+from rules import access, audit, catalogue, commissions, domains, ledger, panels, partners, rows
 from rules.errors import DomainError, NotFound
 from rules.numbers import next_number
 from rules.pricing import percent_of, price_line
@@ -288,12 +288,7 @@ def invoice_for(user, number):
 
 def _lock(invoice):
     """Lock the invoice row and reload it; refuse unless it is unpaid."""
-    db.session.scalars(
-        select(Invoice)
-        .where(Invoice.id == invoice.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    rows.lock(invoice)
     if invoice.status == InvoiceStatus.PAID:
         raise AlreadyPaid()
     if invoice.status == InvoiceStatus.CANCELLED:
@@ -543,12 +538,7 @@ def refund(invoice, amount_cents, *, reason, actor):
 
 
 def _lock_paid(invoice):
-    db.session.scalars(
-        select(Invoice)
-        .where(Invoice.id == invoice.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    rows.lock(invoice)
     if invoice.status != InvoiceStatus.PAID:
         raise BillingError(_l("Only a paid invoice can be refunded."))
 

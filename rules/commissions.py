@@ -29,7 +29,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import catalogue, ledger, settings
+from rules import catalogue, ledger, rows, settings
 from rules.pricing import percent_of
 
 #: how long a commission is held before it can be spent or withdrawn (COMMISSION_CLEARING_DAYS)
@@ -53,12 +53,7 @@ def rate(partner):
 
 
 def _lock(commission):
-    db.session.scalars(
-        select(Commission)
-        .where(Commission.id == commission.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    rows.lock(commission)
 
 
 def earn(invoice, *, now=None):

@@ -30,7 +30,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import audit, billing, ledger, settings
+from rules import audit, billing, ledger, rows, settings
 from rules.errors import DomainError, NotFound
 from rules.money import MAX_PRICE_CENTS
 from rules.numbers import next_number
@@ -71,12 +71,7 @@ def credit(top_up, amount_cents, *, received_on=None, actor=None):
     """Credit what arrived for ``top_up`` to the partner's deposit, once."""
     if not 0 < amount_cents <= MAX_PRICE_CENTS:
         raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
-    db.session.scalars(
-        select(TopUp)
-        .where(TopUp.id == top_up.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    rows.lock(top_up)
     if top_up.status == TopUpStatus.CREDITED:
         raise AlreadyCredited()
     partner = top_up.partner
@@ -305,12 +300,7 @@ def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind
 
 
 def _decide(withdrawal, status, *, actor, reason=""):
-    db.session.scalars(
-        select(Withdrawal)
-        .where(Withdrawal.id == withdrawal.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    rows.lock(withdrawal)
     if withdrawal.status != WithdrawalStatus.REQUESTED:
         raise AlreadyDecided()
     hold = db.session.get(Transfer, withdrawal.hold_id)
