@@ -109,6 +109,9 @@ class InvoiceLine(db.Model):
     panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     kind: Mapped[LineKind] = mapped_column(enum_column(LineKind))
+    #: for a renewal: the product's expiry when the invoice was issued; paying it later, after
+    #: the product was renewed some other way, would renew it twice, so that is refused
+    renews_from: Mapped[date | None] = mapped_column(Date)
     #: what the line is for, as issued: plan name and domain
     description: Mapped[str] = mapped_column(String(400))
     months: Mapped[int] = mapped_column(Integer)

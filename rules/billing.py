@@ -113,6 +113,14 @@ def add_renewal(user, product, months):
     if product.plan is None or product.status == ProductStatus.CANCELLED:
         raise BillingError(_l("This product cannot be renewed."))
     _offered(product.plan, months)  # a retired plan still renews
+    open_invoice = open_renewal(product)
+    if open_invoice is not None:
+        raise BillingError(
+            _l(
+                "Invoice %(number)s already renews this product; pay or cancel it first.",
+                number=open_invoice,
+            )
+        )
     item = db.session.scalar(
         select(CartItem).where(CartItem.user_id == user.id, CartItem.renew_product_id == product.id)
     )
@@ -124,6 +132,20 @@ def add_renewal(user, product, months):
     item.months = months
     db.session.flush()
     return item
+
+
+def open_renewal(product):
+    """The number of an unpaid invoice that renews ``product``, if there is one."""
+    return db.session.scalar(
+        select(Invoice.number)
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .where(
+            InvoiceLine.product_id == product.id,
+            InvoiceLine.kind == LineKind.RENEWAL,
+            Invoice.status == InvoiceStatus.UNPAID,
+        )
+        .limit(1)
+    )
 
 
 def cart(user):
@@ -206,7 +228,11 @@ def issue_invoice(buyer, entries, *, partner=None, standing=None, today=None):
         net_cents=0,
         vat_cents=0,
         total_cents=0,
-        due_on=today + timedelta(days=DUE_DAYS),
+        # a renewal is due when the product expires (if that is later than the usual term)
+        due_on=max(
+            [today + timedelta(days=DUE_DAYS)]
+            + [p.expires_on for _pl, _m, p, k in entries if k == LineKind.RENEWAL and p.expires_on]
+        ),
     )
     db.session.add(invoice)
     for plan, months, product, kind in entries:
@@ -223,6 +249,7 @@ def issue_invoice(buyer, entries, *, partner=None, standing=None, today=None):
             InvoiceLine(
                 commission_partner_id=earner,
                 commission_rate_bp=earner_rate,
+                renews_from=product.expires_on if kind == LineKind.RENEWAL else None,
                 product_id=product.id,
                 panel_id=product.panel_id,
                 plan_id=plan.id,
@@ -286,13 +313,22 @@ def invoice_for(user, number):
     return invoice
 
 
-def _lock(invoice):
-    """Lock the invoice row and reload it; refuse unless it is unpaid."""
+def _lock(invoice, *, to_pay=True):
+    """Lock the invoice row and reload it; refuse unless it is unpaid (and, to pay it, current)."""
     rows.lock(invoice)
     if invoice.status == InvoiceStatus.PAID:
         raise AlreadyPaid()
     if invoice.status == InvoiceStatus.CANCELLED:
         raise BillingError(_l("This invoice is cancelled."))
+    for line in invoice.lines if to_pay else ():
+        if line.kind == LineKind.RENEWAL and line.product.expires_on != line.renews_from:
+            raise BillingError(
+                _l(
+                    "%(name)s was renewed after this invoice was issued; paying it would renew"
+                    " it twice. Cancel this invoice.",
+                    name=line.product.domain or line.product.plan_name,
+                )
+            )
 
 
 def _book(invoice, source, *, actor, reference=""):
@@ -335,7 +371,7 @@ def pay_from_balances(invoice, partner, order, *, actor):
     """
     _lock(invoice)
     sources = []
-    for kind in order:
+    for kind in dict.fromkeys(AccountKind(k) for k in order):  # each balance once, in order
         account = ledger.account(kind, partner)
         sources.append((AccountKind(kind), ledger.lock(account)[account.id]))
     if sum(account.available for _kind, account in sources) < invoice.total_cents:
@@ -378,6 +414,8 @@ def _book_from(invoice, sources, *, actor):
             room -= amount
             left[part] -= amount
             taken[kind] += amount
+    if any(left.values()):  # the caller checked the sum; this would be a bug, not a user error
+        raise RuntimeError(f"invoice {invoice.number} not covered: {left}")
     return taken
 
 
@@ -413,7 +451,7 @@ def _paid(invoice, via, *, actor, today=None):
 
 def cancel(invoice, *, actor):
     """Cancel an unpaid invoice; its new products are cancelled with it."""
-    _lock(invoice)
+    _lock(invoice, to_pay=False)
     invoice.status = InvoiceStatus.CANCELLED
     invoice.cancelled_at = utcnow()
     for line in invoice.lines:
@@ -510,7 +548,13 @@ def refund(invoice, amount_cents, *, reason, actor):
     record.actor_id = getattr(actor, "id", None)
     db.session.add(record)
     db.session.flush()
-    net = (amount_cents * invoice.net_cents * 2 + invoice.total_cents) // (2 * invoice.total_cents)
+
+    # the net share of everything refunded so far, minus what earlier refunds took: so that
+    # many small refunds split net and VAT as one refund of their sum would
+    def net_share(refunded):
+        return (refunded * invoice.net_cents * 2 + invoice.total_cents) // (2 * invoice.total_cents)
+
+    net = net_share(invoice.refunded_cents + amount_cents) - net_share(invoice.refunded_cents)
     parts = (("net", net, AccountKind.REVENUE), ("vat", amount_cents - net, AccountKind.VAT))
     destination = _refund_destination(invoice)
     for part, amount, source in parts:
@@ -626,10 +670,23 @@ def pay_waiting_orders(partner, *, actor=None):
     ).all()
     paid = []
     for invoice in waiting:
+        # orders, and renewals the partner asked for; a plain renewal waits for a decision
+        if not all(line.kind == LineKind.NEW or line.product.auto_renew for line in invoice.lines):
+            continue
         try:
             with db.session.begin_nested():
                 pay_from_deposit(invoice, partner, actor=actor)
         except ledger.InsufficientFunds:
             break
+        except BillingError:
+            continue  # out of date (renewed meanwhile): it waits for the partner to cancel it
         paid.append(invoice)
     return paid
+
+
+def cancel_by_buyer(user, invoice):
+    """The buyer (or the partner whose own invoice it is) cancels an unpaid invoice."""
+    partner = partners.partner_of(user)
+    if invoice.buyer_id != user.id and not (partner and invoice.partner_id == partner.id):
+        raise NotFound()
+    cancel(invoice, actor=user)

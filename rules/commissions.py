@@ -63,8 +63,10 @@ def earn(invoice, *, now=None):
     earned = []
     for line in invoice.lines:
         partner_id = line.product.attributed_partner_id
-        if partner_id is None or partner_id in (invoice.partner_id, invoice.paid_by_partner_id):
-            continue  # nobody to earn, or the partner paid (and had its discount) itself
+        if partner_id is None or partner_id == invoice.partner_id:
+            continue  # nobody to earn, or the invoice was the partner's own, with its discount
+        # (a client's invoice, priced without the discount, earns it whoever pays: when the
+        # partner pays it from its balances, the commission is the discount it did not get)
         if not line.plan.volume_eligible:
             continue
         partner = db.session.get(Partner, partner_id)
@@ -131,9 +133,11 @@ def clear(now=None):
 
 def _settle_debt(partner, key):
     """Pay off refunds the commission account could not cover, from what is available now."""
+    rows.lock(partner)
     if not partner.commission_debt_cents:
         return
     account = ledger.account(AccountKind.COMMISSION, partner)
+    account = ledger.lock(account)[account.id]
     take = min(partner.commission_debt_cents, account.available)
     if take > 0:
         ledger.transfer(
@@ -169,7 +173,7 @@ def reverse(invoice, refund):
         if commission.status == CommissionStatus.PENDING:
             _shrink_hold(commission, target, key)
         elif commission.status == CommissionStatus.AVAILABLE:
-            _take_back(commission.partner, delta, key)
+            _take_back(commission.partner, delta, key, invoice.reference)
         commission.reversed_cents = target
     db.session.flush()
 
@@ -194,9 +198,11 @@ def _shrink_hold(commission, target, key):
     commission.hold_id = again.id
 
 
-def _take_back(partner, amount, key):
+def _take_back(partner, amount, key, reference):
     """After the window: take it back from the account; what it cannot cover becomes a debt."""
+    rows.lock(partner)
     account = ledger.account(AccountKind.COMMISSION, partner)
+    account = ledger.lock(account)[account.id]
     take = min(amount, account.available)
     if take > 0:
         ledger.transfer(
@@ -205,6 +211,7 @@ def _take_back(partner, amount, key):
             take,
             kind=TransferKind.REFUND,
             key=key,
+            reference=reference,
         )
     partner.commission_debt_cents += amount - take
 

@@ -159,7 +159,7 @@ def parse_event(secret, body, signature_header):
         raise BadSignature()
     try:
         event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise DepositError(_l("The body is not JSON.")) from None
     if not isinstance(event, dict):
         raise DepositError(_l("The body is not a JSON object."))
@@ -176,6 +176,8 @@ def parse_event(secret, body, signature_header):
             raise DepositError(_l("The field “%(name)s” is missing or wrong.", name=name))
     if len(event["id"]) > 100 or len(event["reference"]) > 40:
         raise DepositError(_l("The event id or reference is too long."))
+    if not 0 < event["amount_cents"] <= MAX_PRICE_CENTS:
+        raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
     if event["type"] not in EVENT_TYPES:
         raise DepositError(_l("Unknown event type “%(type)s”.", type=event["type"][:60]))
     if event["currency"] != "EUR":

@@ -153,17 +153,25 @@ def run(today=None):
 
 
 def _cancel_lapsed_orders(today, report):
-    """Unpaid invoices for new products, past their due date and the grace: cancelled."""
+    """Unpaid invoices past their due date and the grace, and renewal invoices made stale by
+    a renewal paid some other way: cancelled."""
     lapsed = db.session.scalars(
-        select(Invoice.id)
-        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
-        .where(
+        select(Invoice.id).where(
             Invoice.status == InvoiceStatus.UNPAID,
             Invoice.due_on < today - timedelta(days=GRACE_DAYS),
-            InvoiceLine.kind == LineKind.NEW,
         )
-        .distinct()
     ).all()
+    stale = db.session.scalars(
+        select(Invoice.id)
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .join(Product, Product.id == InvoiceLine.product_id)
+        .where(
+            Invoice.status == InvoiceStatus.UNPAID,
+            InvoiceLine.kind == LineKind.RENEWAL,
+            Product.expires_on != InvoiceLine.renews_from,
+        )
+    ).all()
+    lapsed = sorted(set(lapsed) | set(stale))
     db.session.commit()
     for invoice_id in lapsed:
         invoice = db.session.get(Invoice, invoice_id)

@@ -60,6 +60,7 @@ def upgrade():
 
     with op.batch_alter_table('invoice_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('commission_partner_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('renews_from', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('commission_rate_bp', sa.Integer(), nullable=False, server_default='0'))
         batch_op.create_foreign_key(batch_op.f('fk_invoice_lines_commission_partner_id_partners'), 'partners', ['commission_partner_id'], ['id'])
 
@@ -113,6 +114,7 @@ def downgrade():
     with op.batch_alter_table('invoice_lines', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_invoice_lines_commission_partner_id_partners'), type_='foreignkey')
         batch_op.drop_column('commission_rate_bp')
+        batch_op.drop_column('renews_from')
         batch_op.drop_column('commission_partner_id')
 
     with op.batch_alter_table('commissions', schema=None) as batch_op:

@@ -87,6 +87,9 @@ def commission_of(invoice):
         ("partner-for-client", "bank", "web-business", 3, 600),
         # the partner pays from its deposit (its discount): no commission
         ("partner", "deposit", "web-business", 3, 0),
+        # the client's invoice (full price) paid by the partner from its deposit: the partner
+        # did not get its discount, so it earns the commission instead
+        ("client", "deposit", "web-business", 3, 600),
     ],
 )
 def test_who_earns_what(world, who_orders, who_pays, plan, tier_products, expected):
@@ -108,7 +111,7 @@ def test_who_earns_what(world, who_orders, who_pays, plan, tier_products, expect
     assert sum(c.amount_cents for c in earned) == expected
     assert all(c.status == CommissionStatus.PENDING for c in earned)
     # the invoice said so when it was issued
-    assert invoice.lines[0].commission_cents == (expected if who_pays == "bank" else 0)
+    assert invoice.lines[0].commission_cents == (0 if who_orders == "partner" else expected)
     assert ledger.balance("commission", partner).available == 0  # held, not spendable
     assert ledger.check() == []
 
@@ -360,3 +363,18 @@ def test_the_window_and_the_minimum_are_settings(world):
     assert commissions.clear(start + timedelta(days=7)) == 1
     db.session.commit()
     deposits.request_withdrawal(partner, 100, IBAN, actor=None, source="commission")
+
+
+def test_many_small_refunds_split_net_and_vat_as_one_would(world):
+    _partner, client, client_panel, *_ = world
+    staff = factories.create_user(is_staff=True)
+    invoice = order(client, client_panel)  # 12000 net + 2400 VAT
+    pay_by_transfer(invoice)
+    for _ in range(12):
+        billing.refund(invoice, 1, reason="a cent", actor=staff)
+    db.session.commit()
+    revenue = ledger.account("revenue")
+    vat = ledger.account("vat")
+    # 12 cents of 14400 = 10 cents of net and 2 of VAT
+    assert revenue.credits_posted - revenue.debits_posted == 12000 - 10
+    assert vat.credits_posted - vat.debits_posted == 2400 - 2

@@ -151,3 +151,43 @@ def test_the_cli_runs_the_job_and_mails_the_reminder(setup, cli, outbox):
     assert "site.bg" in message["Subject"]
     again = cli.invoke(args=["jobs", "run", "--today", TODAY.isoformat()])
     assert "0 renewal invoice(s)" in again.output and "0 reminder(s)" in again.output
+
+
+def test_a_renewal_invoice_made_stale_by_another_renewal_is_refused_and_cancelled(setup):
+    partner, panel, plan = setup
+    product = expiring(panel, plan, 20)
+    jobs.run(TODAY)
+    [stale] = renewal_invoices(product)
+    assert stale.due_on == product.expires_on  # a renewal is due when the product expires
+    # the client cannot put a second renewal in the cart while one is open
+    with pytest.raises(billing.BillingError):
+        billing.add_renewal(panel.owner, product, 12)
+    # renewed some other way (staff extended it), the old invoice can no longer be paid...
+    product.expires_on = product.expires_on + timedelta(days=365)
+    db.session.commit()
+    with pytest.raises(billing.BillingError):
+        billing.pay_from_deposit(stale, partner, actor=None)
+    db.session.rollback()
+    # ...and the next run cancels it
+    jobs.run(TODAY)
+    assert stale.status == InvoiceStatus.CANCELLED
+    assert ledger.check() == []
+
+
+def test_a_top_up_does_not_pay_renewals_nobody_asked_for(setup):
+    partner, _panel, plan = setup
+    own = factories.create_panel(partner.user, name="Own")
+    plain = expiring(own, plan, 10, domain="plain.bg")
+    auto = expiring(own, plan, 10, auto_renew=True, domain="auto.bg")
+    before = deposits.balance(partner)
+    # the job issues both renewals to the partner; auto-renewal pays one at once
+    jobs.run(TODAY)
+    [plain_invoice] = renewal_invoices(plain)
+    [auto_invoice] = renewal_invoices(auto)
+    assert auto_invoice.status == InvoiceStatus.PAID
+    factories.fund(partner, 50_000)
+    assert plain_invoice.status == InvoiceStatus.UNPAID  # waits for the partner to decide
+    billing.cancel_by_buyer(partner.user, plain_invoice)
+    db.session.commit()
+    assert plain_invoice.status == InvoiceStatus.CANCELLED
+    assert deposits.balance(partner) == before + 50_000 - auto_invoice.total_cents

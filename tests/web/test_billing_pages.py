@@ -323,3 +323,29 @@ def test_a_client_sees_and_pays_by_transfer_what_its_partner_ordered_for_it(
     page = client_app.get(f"/billing/invoices/{invoice.number}")
     assert invoice.reference in page.html.select_one("#pay-bank").text
     assert not page.html.select("#pay-deposit-form")  # a client has no deposit
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # nested deeper than the parser goes
+        json.dumps(
+            {
+                "id": "e",
+                "type": "payment.succeeded",
+                "reference": "R",
+                "amount_cents": 10**30,
+                "currency": "EUR",
+            }
+        ).encode(),
+    ],
+)
+def test_odd_signed_webhook_bodies_are_a_json_4xx(testapp, body):
+    headers = {
+        "Content-Type": "application/json",
+        "X-Signature": "sha256=" + deposits.signature("whsec-test", body),
+    }
+    before = snapshot()
+    answer = testapp.post("/webhooks/payments", body, headers=headers, status=422)
+    assert answer.json["ok"] is False
+    assert snapshot() == before

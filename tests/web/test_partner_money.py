@@ -201,3 +201,36 @@ def test_available_commission_moves_to_the_deposit_and_pays_waiting_orders(
     assert snapshot() == before
     history = testapp.get("/partner/history", {"kind": "to_deposit"})
     assert len(history.html.select("#history tbody tr")) == 2  # out of one, into the other
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/partner/clients/{panel}/statement", {"to": "9999-12-31"}),
+        ("/partner/clients/{panel}/statement.csv", {"from": "0001-01-01"}),
+    ],
+)
+def test_far_dates_are_a_422_not_a_500(testapp, login_as, agency, path, params):
+    partner, clients = agency
+    login_as(partner.user)
+    testapp.get(path.format(panel=clients[0][1].number), params, status=422)
+
+
+def test_huge_invoice_numbers_are_a_422_not_a_500(testapp, login_as, agency):
+    partner, _clients = agency
+    login_as(partner.user)
+    form = testapp.get("/partner/billing").forms["billing-table"]
+    fields = [(k, v) for k, v in form.submit_fields() if k != "invoice"]
+    testapp.post("/partner/billing/pay", [*fields, ("invoice", "9" * 30)], status=422)
+
+
+def test_a_client_does_not_see_its_partners_commission(testapp, login_as, agency):
+    _partner, clients = agency
+    client, _panel = clients[0]
+    login_as(client)
+    invoice = db.session.scalar(select(Invoice).order_by(Invoice.id))
+    page = testapp.get(f"/billing/invoices/{invoice.number}")
+    assert not page.html.select(".earns")
+    assert page.forms["cancel-invoice-form"].submit().status_int == 303
+    db.session.refresh(invoice)
+    assert invoice.status == InvoiceStatus.CANCELLED

@@ -123,6 +123,7 @@ ROUTES = {
     "billing.invoices": Route(LOGIN),
     "billing.invoice": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
     "billing.pay": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
+    "billing.cancel": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
     "billing.renewals": Route(LOGIN),
     "billing.renew": Route(LOGIN),
     "billing.auto_renew": Route(

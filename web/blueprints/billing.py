@@ -101,6 +101,9 @@ def invoice(number):
         commission=ledger.balance(AccountKind.COMMISSION, partner).available if partner else 0,
         bank=_bank(),
         unpaid=found.status == InvoiceStatus.UNPAID,
+        can_cancel=found.status == InvoiceStatus.UNPAID
+        and (found.buyer_id == current_user.id or (partner and found.partner_id == partner.id)),
+        earner=partner.id if partner else None,
     )
 
 
@@ -139,7 +142,9 @@ def renew():
     chosen = request.form.getlist("product")
     if not chosen:
         raise DomainError(_l("Tick the products to renew."))
-    if len(chosen) > billing.MAX_CART or not all(c.isascii() and c.isdigit() for c in chosen):
+    if len(chosen) > billing.MAX_CART or not all(
+        c.isascii() and c.isdigit() and len(c) <= 12 for c in chosen
+    ):
         raise DomainError(_l("Tick the products to renew."))
     for product_id in chosen:
         product = db.session.get(Product, int(product_id))
@@ -171,3 +176,13 @@ def auto_renew(product_id):
         "success",
     )
     return htmx.full_page_redirect(url_for("billing.renewals", days=request.form.get("days", 30)))
+
+
+@bp.post("/invoices/<int:number>/cancel")
+def cancel(number):
+    """Cancel an unpaid invoice the user placed (its new products are dropped with it)."""
+    found = billing.invoice_for(current_user, number)
+    billing.cancel_by_buyer(current_user, found)
+    db.session.commit()
+    flash(_("Invoice %(number)s is cancelled.", number=found.number), "success")
+    return htmx.full_page_redirect(url_for("billing.invoice", number=found.number))

@@ -42,9 +42,12 @@ def _require_login():
 
 def _date(raw):
     try:
-        return date.fromisoformat(raw) if raw else None
+        day = date.fromisoformat(raw) if raw else None
     except ValueError:
         raise DomainError(_l("Enter dates as YYYY-MM-DD.")) from None
+    if day is not None and not 2000 <= day.year <= 2200:
+        raise DomainError(_l("Enter a date between the years 2000 and 2200."))
+    return day
 
 
 def _number(raw):
@@ -82,7 +85,11 @@ def pay_selected():
     """Pay the ticked invoices from the chosen sources: all of them, or none."""
     partner = approved_partner()
     chosen = request.form.getlist("invoice")
-    if not chosen or len(chosen) > 500 or not all(c.isascii() and c.isdigit() for c in chosen):
+    if (
+        not chosen
+        or len(chosen) > 500
+        or not all(c.isascii() and c.isdigit() and len(c) <= 12 for c in chosen)
+    ):
         raise DomainError(_l("Tick the invoices to pay."))
     order = SOURCE_ORDERS.get(request.form.get("order", ""))
     if order is None:
