@@ -110,9 +110,7 @@ class Product(db.Model):
     #: renew from the partner's deposit when the renewal invoice is issued
     auto_renew: Mapped[bool] = mapped_column(default=False)
     #: the partner that earns managed commission on it for ever (set at its first order) [R14]
-    attributed_partner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("partners.id"), index=True
-    )
+    attributed_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     panel: Mapped[Panel] = relationship(back_populates="products")
