@@ -39,7 +39,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import billing, partners, users
+from rules import billing, partners, payments, users
 from rules.numbers import next_number
 from tests import factories
 from web import create_app
@@ -164,11 +164,11 @@ def main():
             factories.fund(partner, 10_000_000)
             unpaid = [i.number for i in billing.unpaid_for(partner, limit=101)]
             started = time.perf_counter()
-            billing.pay_many(partner, unpaid[:1], ["deposit"], actor=None)
+            payments.pay_many(partner, unpaid[:1], ["deposit"], actor=None)
             db.session.commit()
             one = time.perf_counter() - started
             started = time.perf_counter()
-            billing.pay_many(partner, unpaid[1:101], ["deposit"], actor=None)
+            payments.pay_many(partner, unpaid[1:101], ["deposit"], actor=None)
             db.session.commit()
             batch = (time.perf_counter() - started) / 100
             print(

@@ -15,26 +15,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models import (
-    AccountKind,
     CartItem,
     Group,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    PaidVia,
     Panel,
     Partner,
     Plan,
     PlanKind,
     Product,
     ProductStatus,
-    Refund,
-    TransferKind,
     db,
-    utcnow,
 )
-from rules import access, audit, catalogue, commissions, domains, ledger, panels, partners, rows
+from rules import access, audit, catalogue, commissions, domains, panels, partners
 from rules.errors import DomainError, NotFound
 from rules.numbers import next_number
 from rules.pricing import percent_of, price_line
@@ -313,153 +308,6 @@ def invoice_for(user, number):
     return invoice
 
 
-def _lock(invoice, *, to_pay=True):
-    """Lock the invoice row and reload it; refuse unless it is unpaid (and, to pay it, current)."""
-    rows.lock(invoice)
-    if invoice.status == InvoiceStatus.PAID:
-        raise AlreadyPaid()
-    if invoice.status == InvoiceStatus.CANCELLED:
-        raise BillingError(_l("This invoice is cancelled."))
-    for line in invoice.lines if to_pay else ():
-        if line.kind == LineKind.RENEWAL and line.product.expires_on != line.renews_from:
-            raise BillingError(
-                _l(
-                    "%(name)s was renewed after this invoice was issued; paying it would renew"
-                    " it twice. Cancel this invoice.",
-                    name=line.product.domain or line.product.plan_name,
-                )
-            )
-
-
-def _book(invoice, source, *, actor, reference=""):
-    """The invoice's transfers from ``source``: its net to revenue, its VAT to the VAT account."""
-    for suffix, amount, target in (
-        ("net", invoice.net_cents, AccountKind.REVENUE),
-        ("vat", invoice.vat_cents, AccountKind.VAT),
-    ):
-        if amount:
-            ledger.transfer(
-                source,
-                ledger.account(target),
-                amount,
-                kind=TransferKind.PAYMENT,
-                key=f"invoice:{invoice.id}:{suffix}",
-                reference=reference or invoice.reference,
-                actor=actor,
-            )
-
-
-#: the partner balances an invoice can be paid from, and how the invoice then says it was paid
-BALANCES = {AccountKind.DEPOSIT: PaidVia.DEPOSIT, AccountKind.COMMISSION: PaidVia.COMMISSION}
-
-
-def pay_from_deposit(invoice, partner, *, actor):
-    """Pay the whole invoice from the partner's deposit and activate its products at once."""
-    pay_from_balance(invoice, partner, AccountKind.DEPOSIT, actor=actor)
-
-
-def pay_from_balance(invoice, partner, kind, *, actor):
-    """Pay the whole invoice from the partner's deposit or available commission [R24]."""
-    pay_from_balances(invoice, partner, [kind], actor=actor)
-
-
-def pay_from_balances(invoice, partner, order, *, actor):
-    """Pay the whole invoice from the partner's balances in ``order`` (e.g. commission, then
-    deposit), each covering what it can; refused unless together they cover all of it.
-
-    Returns {account kind: cents taken}.
-    """
-    _lock(invoice)
-    sources = []
-    for kind in dict.fromkeys(AccountKind(k) for k in order):  # each balance once, in order
-        account = ledger.account(kind, partner)
-        sources.append((AccountKind(kind), ledger.lock(account)[account.id]))
-    if sum(account.available for _kind, account in sources) < invoice.total_cents:
-        if [kind for kind, _a in sources] == [AccountKind.COMMISSION]:
-            raise ledger.InsufficientFunds(
-                _l("Your available commission does not cover this invoice.")
-            )
-        raise ledger.InsufficientFunds(
-            _l("Your deposit does not cover this invoice; top it up or pay by bank transfer.")
-        )
-    taken = _book_from(invoice, sources, actor=actor)
-    used = [kind for kind, cents in taken.items() if cents]
-    via = BALANCES[used[0]] if len(used) == 1 else PaidVia.BALANCES
-    invoice.paid_by_partner_id = partner.id
-    _paid(invoice, via, actor=actor)
-    return taken
-
-
-def _book_from(invoice, sources, *, actor):
-    """Book the invoice's net then VAT from each source in turn, as far as each reaches."""
-    left = {"net": invoice.net_cents, "vat": invoice.vat_cents}
-    targets = {"net": AccountKind.REVENUE, "vat": AccountKind.VAT}
-    taken = {}
-    for kind, account in sources:
-        room = account.available
-        taken[kind] = 0
-        for part in ("net", "vat"):
-            amount = min(room, left[part])
-            if amount <= 0:
-                continue
-            ledger.transfer(
-                account,
-                ledger.account(targets[part]),
-                amount,
-                kind=TransferKind.PAYMENT,
-                key=f"invoice:{invoice.id}:{part}:{kind.value}",
-                reference=invoice.reference,
-                actor=actor,
-            )
-            room -= amount
-            left[part] -= amount
-            taken[kind] += amount
-    if any(left.values()):  # the caller checked the sum; this would be a bug, not a user error
-        raise RuntimeError(f"invoice {invoice.number} not covered: {left}")
-    return taken
-
-
-def pay_externally(invoice, via, *, actor=None, reference=""):
-    """Record a bank transfer or provider payment of the whole invoice; activate its products."""
-    _lock(invoice)
-    _book(invoice, ledger.account(AccountKind.BANK), actor=actor, reference=reference)
-    _paid(invoice, via, actor=actor)
-
-
-def _paid(invoice, via, *, actor, today=None):
-    today = today or date.today()
-    invoice.status = InvoiceStatus.PAID
-    invoice.paid_via = via
-    invoice.paid_at = utcnow()
-    for line in invoice.lines:
-        product = line.product
-        start = today
-        if line.kind == LineKind.RENEWAL and product.expires_on and product.expires_on > today:
-            start = product.expires_on
-        product.expires_on = add_months(start, line.months)
-        product.status = ProductStatus.ACTIVE
-    db.session.flush()
-    commissions.earn(invoice)
-    audit.record(
-        "invoice.pay",
-        actor=actor,
-        number=invoice.number,
-        via=via.value,
-        total_cents=invoice.total_cents,
-    )
-
-
-def cancel(invoice, *, actor):
-    """Cancel an unpaid invoice; its new products are cancelled with it."""
-    _lock(invoice, to_pay=False)
-    invoice.status = InvoiceStatus.CANCELLED
-    invoice.cancelled_at = utcnow()
-    for line in invoice.lines:
-        if line.kind == LineKind.NEW:
-            line.product.status = ProductStatus.CANCELLED
-    audit.record("invoice.cancel", actor=actor, number=invoice.number)
-
-
 def invoices_of(user, *, limit=200):
     """The invoices the user placed, and those for products in the panels it owns."""
     owned = (
@@ -526,80 +374,6 @@ def _can_auto_renew(product):
     return managing_partner(product) is not None
 
 
-def refund(invoice, amount_cents, *, reason, actor):
-    """Give back ``amount_cents`` of a paid invoice, to where it came from; commissions follow.
-
-    Net and VAT are returned in the invoice's proportion; the partner's balance it was paid
-    from gets it back, else the bank (money going out). Never more than was paid in all.
-    """
-    _lock_paid(invoice)
-    if not reason or not reason.strip():
-        raise BillingError(_l("Give the reason."))
-    if not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise BillingError(_l("The amount must be more than 0."))
-    if invoice.refunded_cents + amount_cents > invoice.total_cents:
-        raise BillingError(
-            _l(
-                "At most %(amount)s of this invoice can still be refunded.",
-                amount=f"{(invoice.total_cents - invoice.refunded_cents) / 100:.2f} €",
-            )
-        )
-    record = Refund(invoice_id=invoice.id, amount_cents=amount_cents, reason=reason.strip()[:500])
-    record.actor_id = getattr(actor, "id", None)
-    db.session.add(record)
-    db.session.flush()
-
-    # the net share of everything refunded so far, minus what earlier refunds took: so that
-    # many small refunds split net and VAT as one refund of their sum would
-    def net_share(refunded):
-        return (refunded * invoice.net_cents * 2 + invoice.total_cents) // (2 * invoice.total_cents)
-
-    net = net_share(invoice.refunded_cents + amount_cents) - net_share(invoice.refunded_cents)
-    parts = (("net", net, AccountKind.REVENUE), ("vat", amount_cents - net, AccountKind.VAT))
-    destination = _refund_destination(invoice)
-    for part, amount, source in parts:
-        if amount > 0:
-            ledger.transfer(
-                ledger.account(source),
-                destination,
-                amount,
-                kind=TransferKind.REFUND,
-                key=f"refund:{record.id}:{part}",
-                reference=invoice.reference,
-                actor=actor,
-            )
-    invoice.refunded_cents += amount_cents
-    commissions.reverse(invoice, record)
-    audit.record(
-        "invoice.refund",
-        actor=actor,
-        number=invoice.number,
-        amount_cents=amount_cents,
-        reason=record.reason,
-    )
-    db.session.flush()
-    return record
-
-
-def _lock_paid(invoice):
-    rows.lock(invoice)
-    if invoice.status != InvoiceStatus.PAID:
-        raise BillingError(_l("Only a paid invoice can be refunded."))
-
-
-def _refund_destination(invoice):
-    """The balance the invoice was paid from (its first, for a mixed payment), else the bank."""
-    if invoice.paid_by_partner_id is not None:
-        partner = db.session.get(Partner, invoice.paid_by_partner_id)
-        kind = (
-            AccountKind.COMMISSION
-            if invoice.paid_via == PaidVia.COMMISSION
-            else AccountKind.DEPOSIT
-        )
-        return ledger.account(kind, partner)
-    return ledger.account(AccountKind.BANK)
-
-
 def payable_by(partner, invoice):
     """Whether the partner may pay the invoice: its own, or billing on every panel of it."""
     if invoice.partner_id == partner.id or invoice.buyer_id == partner.user_id:
@@ -610,28 +384,6 @@ def payable_by(partner, invoice):
         if member is None or not member.has(Group.BILLING):
             return False
     return bool(panel_ids)
-
-
-def pay_many(partner, numbers, order, *, actor):
-    """Pay every invoice in ``numbers`` from the partner's balances, in one transaction: all of
-    them or none. Returns {account kind: cents taken} over the whole batch."""
-    numbers = sorted(set(numbers))
-    if not numbers:
-        raise BillingError(_l("Tick the invoices to pay."))
-    invoices = db.session.scalars(
-        select(Invoice).where(Invoice.number.in_(numbers)).order_by(Invoice.id)
-    ).all()
-    if len(invoices) != len(numbers) or not all(payable_by(partner, i) for i in invoices):
-        raise NotFound(_l("One of the invoices is not one you may pay; nothing was paid."))
-    totals = {}
-    for invoice in invoices:
-        if invoice.status != InvoiceStatus.UNPAID:
-            raise AlreadyPaid(
-                _l("Invoice %(number)s is not unpaid; nothing was paid.", number=invoice.number)
-            )
-        for kind, cents in pay_from_balances(invoice, partner, order, actor=actor).items():
-            totals[kind] = totals.get(kind, 0) + cents
-    return totals
 
 
 def unpaid_for(partner, *, panel_number=None, due_by=None, limit=500):
@@ -658,35 +410,3 @@ def unpaid_for(partner, *, panel_number=None, due_by=None, limit=500):
     if due_by is not None:
         query = query.where(Invoice.due_on <= due_by)
     return db.session.scalars(query).all()
-
-
-def pay_waiting_orders(partner, *, actor=None):
-    """After a top-up: pay the partner's own unpaid invoices, oldest first, while the deposit
-    covers them — waiting orders activate by themselves. Returns the invoices paid."""
-    waiting = db.session.scalars(
-        select(Invoice)
-        .where(Invoice.partner_id == partner.id, Invoice.status == InvoiceStatus.UNPAID)
-        .order_by(Invoice.id)
-    ).all()
-    paid = []
-    for invoice in waiting:
-        # orders, and renewals the partner asked for; a plain renewal waits for a decision
-        if not all(line.kind == LineKind.NEW or line.product.auto_renew for line in invoice.lines):
-            continue
-        try:
-            with db.session.begin_nested():
-                pay_from_deposit(invoice, partner, actor=actor)
-        except ledger.InsufficientFunds:
-            break
-        except BillingError:
-            continue  # out of date (renewed meanwhile): it waits for the partner to cancel it
-        paid.append(invoice)
-    return paid
-
-
-def cancel_by_buyer(user, invoice):
-    """The buyer (or the partner whose own invoice it is) cancels an unpaid invoice."""
-    partner = partners.partner_of(user)
-    if invoice.buyer_id != user.id and not (partner and invoice.partner_id == partner.id):
-        raise NotFound()
-    cancel(invoice, actor=user)

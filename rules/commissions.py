@@ -228,7 +228,7 @@ def move_to_deposit(partner, amount_cents, *, key, actor=None):
         actor=actor,
     )
     # money reached the deposit: orders waiting for it activate by themselves
-    from rules import billing
+    from rules import payments  # payments books commissions: imported here, not at the top
 
-    billing.pay_waiting_orders(partner, actor=actor)
+    payments.pay_waiting_orders(partner, actor=actor)
     return transfer

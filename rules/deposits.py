@@ -30,7 +30,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import audit, billing, ledger, rows, settings
+from rules import audit, ledger, payments, rows, settings
 from rules.errors import DomainError, NotFound
 from rules.money import MAX_PRICE_CENTS
 from rules.numbers import next_number
@@ -102,7 +102,7 @@ def credit(top_up, amount_cents, *, received_on=None, actor=None):
         audit.record("partner.activate", actor=actor, partner=partner.number)
     db.session.flush()
     # orders waiting for funds activate by themselves once the deposit covers them
-    billing.pay_waiting_orders(partner, actor=actor)
+    payments.pay_waiting_orders(partner, actor=actor)
 
 
 def find_invoice(reference):
@@ -122,7 +122,7 @@ def confirm_bank_transfer(reference, amount_cents, *, received_on, actor):
         raise NotFound(_l("No top-up or invoice has this reference."))
     if amount_cents != invoice.total_cents:
         raise DepositError(_l("An invoice is paid whole: the amount must be exactly its total."))
-    billing.pay_externally(invoice, PaidVia.BANK_TRANSFER, actor=actor, reference=reference)
+    payments.pay_externally(invoice, PaidVia.BANK_TRANSFER, actor=actor, reference=reference)
     return invoice
 
 
@@ -211,7 +211,7 @@ def handle_event(event):
             raise DepositError(
                 _l("An invoice is paid whole: the amount must be exactly its total.")
             )
-        billing.pay_externally(invoice, PaidVia.PROVIDER, reference=event["id"])
+        payments.pay_externally(invoice, PaidVia.PROVIDER, reference=event["id"])
         record.outcome = f"paid invoice {invoice.number}"
     db.session.flush()
     return record

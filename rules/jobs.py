@@ -28,7 +28,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import access, billing, catalogue, commissions, ledger
+from rules import access, billing, catalogue, commissions, ledger, payments
 
 #: renewal invoices are issued this many days before expiry
 NOTICE_DAYS = 30
@@ -99,7 +99,7 @@ def renew(product, today, report):
     if product.auto_renew and pays:
         try:
             with db.session.begin_nested():
-                billing.pay_from_deposit(invoice, partner, actor=None)
+                payments.pay_from_deposit(invoice, partner, actor=None)
             report.auto_renewed += 1
         except ledger.InsufficientFunds:
             pass  # it waits, unpaid, like any other invoice; the reminders say so
@@ -176,7 +176,7 @@ def _cancel_lapsed_orders(today, report):
     for invoice_id in lapsed:
         invoice = db.session.get(Invoice, invoice_id)
         try:
-            billing.cancel(invoice, actor=None)
+            payments.cancel(invoice, actor=None)
         except billing.BillingError:
             db.session.rollback()  # paid meanwhile
             continue

@@ -31,6 +31,7 @@ from rules import (
     ledger,
     panels,
     partners,
+    payments,
     users,
 )
 from web import mail, notify
@@ -223,7 +224,7 @@ def _seed_money(studio, shop, staff, today):
         )
         invoice = billing.checkout(studio.user, today=today)
         if pay:
-            billing.pay_from_deposit(invoice, studio, actor=studio.user)
+            payments.pay_from_deposit(invoice, studio, actor=studio.user)
     deposits.request_top_up(shop, actor=shop.user)
     _seed_commissions(studio, staff, today)
 

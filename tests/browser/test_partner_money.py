@@ -7,7 +7,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from models import Group, Invoice, PaidVia, db, utcnow
-from rules import billing, commissions
+from rules import billing, commissions, payments
 from tests import factories
 from tests.browser.test_accounts import log_in
 
@@ -30,7 +30,7 @@ def test_pay_client_invoices_from_commission_then_deposit(page):
         billing.checkout(client)
     db.session.commit()
     first = db.session.scalar(db.select(Invoice).order_by(Invoice.id))
-    billing.pay_externally(first, PaidVia.BANK_TRANSFER)  # earns 50% of 12000 = 60,00 €
+    payments.pay_externally(first, PaidVia.BANK_TRANSFER)  # earns 50% of 12000 = 60,00 €
     commissions.clear(utcnow() + timedelta(days=31))
     factories.fund(partner, 30_000)  # 300,00 €
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Group, Invoice, InvoiceStatus, PaidVia, db
-from rules import billing, deposits, ledger
+from rules import billing, deposits, ledger, payments
 from rules.errors import NotFound
 from tests import factories
 
@@ -42,7 +42,7 @@ def test_fifty_invoices_across_ten_clients_are_paid_in_one_go(agency):
     partner, numbers = agency
     assert len(billing.unpaid_for(partner)) == 50
     factories.fund(partner, 50 * 1440)
-    totals = billing.pay_many(partner, numbers, ["deposit"], actor=None)
+    totals = payments.pay_many(partner, numbers, ["deposit"], actor=None)
     db.session.commit()
     assert totals == {"deposit": 50 * 1440}
     assert paid_count() == 50
@@ -54,7 +54,7 @@ def test_one_short_and_nothing_is_paid(agency):
     partner, numbers = agency
     factories.fund(partner, 50 * 1440 - 1)
     with pytest.raises(ledger.InsufficientFunds):
-        billing.pay_many(partner, numbers, ["deposit"], actor=None)
+        payments.pay_many(partner, numbers, ["deposit"], actor=None)
     db.session.rollback()
     assert paid_count() == 0
     assert deposits.balance(partner) == 50 * 1440 - 1
@@ -75,15 +75,15 @@ def test_a_foreign_or_paid_invoice_in_the_batch_refuses_it_all(agency):
     foreign = billing.checkout(stranger).number
     db.session.commit()
     with pytest.raises(NotFound):
-        billing.pay_many(partner, [*numbers[:3], foreign], ["deposit"], actor=None)
+        payments.pay_many(partner, [*numbers[:3], foreign], ["deposit"], actor=None)
     db.session.rollback()
     with pytest.raises(NotFound):
-        billing.pay_many(partner, [*numbers[:3], 999_999], ["deposit"], actor=None)
+        payments.pay_many(partner, [*numbers[:3], 999_999], ["deposit"], actor=None)
     db.session.rollback()
-    billing.pay_many(partner, numbers[:1], ["deposit"], actor=None)
+    payments.pay_many(partner, numbers[:1], ["deposit"], actor=None)
     db.session.commit()
     with pytest.raises(billing.AlreadyPaid):
-        billing.pay_many(partner, numbers[:3], ["deposit"], actor=None)
+        payments.pay_many(partner, numbers[:3], ["deposit"], actor=None)
     db.session.rollback()
     assert paid_count() == 1
     assert ledger.check() == []

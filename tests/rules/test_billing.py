@@ -20,7 +20,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import billing, deposits, domains, ledger
+from rules import billing, deposits, domains, ledger, payments
 from rules.errors import NotFound, PermissionDenied
 from tests import factories
 from tests.concurrency import run_concurrently
@@ -82,7 +82,7 @@ def test_paying_from_the_deposit_activates_at_once(shop):
     partner, own, *_ = shop
     fund(partner, 50_000)
     invoice = order(partner, own)
-    billing.pay_from_deposit(invoice, partner, actor=partner.user)
+    payments.pay_from_deposit(invoice, partner, actor=partner.user)
     db.session.commit()
     assert invoice.status == InvoiceStatus.PAID and invoice.paid_via == PaidVia.DEPOSIT
     product = invoice.lines[0].product
@@ -91,7 +91,7 @@ def test_paying_from_the_deposit_activates_at_once(shop):
     assert deposits.balance(partner) == 50_000 - invoice.total_cents
     assert ledger.check() == []
     with pytest.raises(billing.AlreadyPaid):
-        billing.pay_from_deposit(invoice, partner, actor=partner.user)
+        payments.pay_from_deposit(invoice, partner, actor=partner.user)
 
 
 def test_too_little_deposit_leaves_the_invoice_unpaid_and_products_pending(shop):
@@ -99,7 +99,7 @@ def test_too_little_deposit_leaves_the_invoice_unpaid_and_products_pending(shop)
     fund(partner, 100)
     invoice = order(partner, own)
     with pytest.raises(ledger.InsufficientFunds):
-        billing.pay_from_deposit(invoice, partner, actor=partner.user)
+        payments.pay_from_deposit(invoice, partner, actor=partner.user)
     db.session.rollback()
     assert invoice.status == InvoiceStatus.UNPAID
     assert invoice.lines[0].product.status == ProductStatus.PENDING
@@ -125,7 +125,7 @@ def test_a_renewal_extends_from_the_current_expiry(shop):
     db.session.commit()
     billing.add_renewal(partner.user, product, 1)
     invoice = billing.checkout(partner.user, today=TODAY)
-    billing.pay_from_deposit(invoice, partner, actor=partner.user)
+    payments.pay_from_deposit(invoice, partner, actor=partner.user)
     db.session.commit()
     assert product.expires_on == date(2027, 2, 28)
 
@@ -225,7 +225,7 @@ def test_concurrent_payments_of_many_invoices_never_overspend(app, shop):
     def pay(i):
         partner = db.session.get(Partner, partner_id)
         invoice = billing.invoice_for(partner.user, numbers[i])
-        billing.pay_from_deposit(invoice, partner, actor=partner.user)
+        payments.pay_from_deposit(invoice, partner, actor=partner.user)
         return "paid"
 
     results = run_concurrently(app, 100, pay)
@@ -255,7 +255,7 @@ def test_two_concurrent_payments_of_one_invoice_pay_once(app, shop):
 
     def pay(_i):
         partner = db.session.get(Partner, partner_id)
-        billing.pay_from_deposit(
+        payments.pay_from_deposit(
             billing.invoice_for(partner.user, number), partner, actor=partner.user
         )
         return "paid"
@@ -272,20 +272,20 @@ def test_a_crash_between_debit_and_activation_leaves_nothing_and_a_retry_works(s
     partner, own, *_ = shop
     fund(partner, 50_000)
     invoice = order(partner, own)
-    real_paid = billing._paid
+    real_paid = payments._paid
 
     def crash(*args, **kwargs):
         raise RuntimeError("the server died here")
 
-    monkeypatch.setattr(billing, "_paid", crash)
+    monkeypatch.setattr(payments, "_paid", crash)
     with pytest.raises(RuntimeError):
-        billing.pay_from_deposit(invoice, partner, actor=partner.user)
+        payments.pay_from_deposit(invoice, partner, actor=partner.user)
     db.session.rollback()
     assert deposits.balance(partner) == 50_000
     assert db.session.scalar(select(func.count(Transfer.id))) == 1
     assert invoice.status == InvoiceStatus.UNPAID
-    monkeypatch.setattr(billing, "_paid", real_paid)
-    billing.pay_from_deposit(invoice, partner, actor=partner.user)
+    monkeypatch.setattr(payments, "_paid", real_paid)
+    payments.pay_from_deposit(invoice, partner, actor=partner.user)
     db.session.commit()
     assert invoice.status == InvoiceStatus.PAID
     assert deposits.balance(partner) == 50_000 - invoice.total_cents
@@ -379,10 +379,10 @@ def test_an_invoice_can_be_paid_whole_from_available_commission(shop):
     invoice = order(partner, own)
     earn_commission(partner, invoice.total_cents - 1)
     with pytest.raises(ledger.InsufficientFunds):
-        billing.pay_from_balance(invoice, partner, "commission", actor=partner.user)
+        payments.pay_from_balance(invoice, partner, "commission", actor=partner.user)
     db.session.rollback()
     earn_commission(partner, 1)
-    billing.pay_from_balance(invoice, partner, "commission", actor=partner.user)
+    payments.pay_from_balance(invoice, partner, "commission", actor=partner.user)
     db.session.commit()
     assert invoice.status == InvoiceStatus.PAID and invoice.paid_via == PaidVia.COMMISSION
     assert ledger.balance("commission", partner).available == 0

@@ -19,7 +19,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import billing, commissions, deposits, jobs, ledger, partners
+from rules import billing, commissions, deposits, jobs, ledger, partners, payments
 from tests import factories
 from tests.concurrency import run_concurrently
 
@@ -54,7 +54,7 @@ def order(user, panel, plan="web-business", *, partner_pays=True, domain=None):
 
 
 def pay_by_transfer(invoice):
-    billing.pay_externally(invoice, PaidVia.BANK_TRANSFER)
+    payments.pay_externally(invoice, PaidVia.BANK_TRANSFER)
     db.session.commit()
 
 
@@ -105,7 +105,7 @@ def test_who_earns_what(world, who_orders, who_pays, plan, tier_products, expect
     if who_pays == "bank":
         pay_by_transfer(invoice)
     else:
-        billing.pay_from_deposit(invoice, partner, actor=partner.user)
+        payments.pay_from_deposit(invoice, partner, actor=partner.user)
         db.session.commit()
     earned = commission_of(invoice)
     assert sum(c.amount_cents for c in earned) == expected
@@ -177,15 +177,15 @@ def test_a_refund_inside_the_window_shrinks_or_voids_the_held_commission(world):
     invoice = order(client, client_panel)  # 12000 + 2400 VAT; commission 600
     pay_by_transfer(invoice)
     [commission] = commission_of(invoice)
-    billing.refund(invoice, 3600, reason="a quarter back", actor=staff)
+    payments.refund(invoice, 3600, reason="a quarter back", actor=staff)
     db.session.commit()
     assert commission.reversed_cents == 150 and commission.status == CommissionStatus.PENDING
     assert ledger.balance("commission", partner).available == 0
-    billing.refund(invoice, invoice.total_cents - 3600, reason="the rest", actor=staff)
+    payments.refund(invoice, invoice.total_cents - 3600, reason="the rest", actor=staff)
     db.session.commit()
     assert commission.reversed_cents == 600 and commission.status == CommissionStatus.VOIDED
     with pytest.raises(billing.BillingError):
-        billing.refund(invoice, 1, reason="too much", actor=staff)
+        payments.refund(invoice, 1, reason="too much", actor=staff)
     db.session.rollback()
     assert commissions.clear(utcnow() + timedelta(days=31)) == 0
     assert ledger.check() == []
@@ -212,7 +212,7 @@ def test_a_refund_after_clearing_takes_back_and_leaves_a_debt_for_later(world):
     )
     db.session.commit()
     # ...then the first invoice is refunded whole: 100 taken back now, 500 owed
-    billing.refund(first, first.total_cents, reason="cancelled", actor=staff)
+    payments.refund(first, first.total_cents, reason="cancelled", actor=staff)
     db.session.commit()
     db.session.refresh(partner)
     assert ledger.balance("commission", partner).available == 0
@@ -237,7 +237,7 @@ def test_paying_from_commission_then_deposit_in_the_chosen_order(world):
     commissions.clear(utcnow() + timedelta(days=31))
     factories.fund(partner, 100_000)
     mine = order(partner.user, own, domain="mine.bg")  # 12000 + 2400 = 14400
-    taken = billing.pay_from_balances(mine, partner, ["commission", "deposit"], actor=None)
+    taken = payments.pay_from_balances(mine, partner, ["commission", "deposit"], actor=None)
     db.session.commit()
     assert taken == {"commission": 6000, "deposit": 8400}
     assert mine.paid_via == PaidVia.BALANCES
@@ -264,7 +264,7 @@ def test_withdraw_all_commission_against_paying_with_it_at_once_one_wins(app, wo
             deposits.request_withdrawal(partner, available, IBAN, actor=None, source="commission")
         else:
             invoice = billing.invoice_for(partner.user, number)
-            billing.pay_from_balance(invoice, partner, "commission", actor=None)
+            payments.pay_from_balance(invoice, partner, "commission", actor=None)
         return "done"
 
     results = run_concurrently(app, 2, act)
@@ -336,10 +336,10 @@ def test_refund_sequences_never_reverse_more_than_was_earned(world, refunds, cle
             db.session.commit()
         if refunded + amount > invoice.total_cents:
             with pytest.raises(billing.BillingError):
-                billing.refund(invoice, amount, reason="too much", actor=staff)
+                payments.refund(invoice, amount, reason="too much", actor=staff)
             db.session.rollback()
             continue
-        billing.refund(invoice, amount, reason="part", actor=staff)
+        payments.refund(invoice, amount, reason="part", actor=staff)
         db.session.commit()
         refunded += amount
         assert 0 <= commission.reversed_cents <= commission.amount_cents
@@ -371,7 +371,7 @@ def test_many_small_refunds_split_net_and_vat_as_one_would(world):
     invoice = order(client, client_panel)  # 12000 net + 2400 VAT
     pay_by_transfer(invoice)
     for _ in range(12):
-        billing.refund(invoice, 1, reason="a cent", actor=staff)
+        payments.refund(invoice, 1, reason="a cent", actor=staff)
     db.session.commit()
     revenue = ledger.account("revenue")
     vat = ledger.account("vat")

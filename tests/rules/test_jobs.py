@@ -14,7 +14,7 @@ from models import (
     ProductStatus,
     db,
 )
-from rules import billing, deposits, jobs, ledger
+from rules import billing, deposits, jobs, ledger, payments
 from tests import factories
 from tests.concurrency import run_concurrently
 
@@ -166,7 +166,7 @@ def test_a_renewal_invoice_made_stale_by_another_renewal_is_refused_and_cancelle
     product.expires_on = product.expires_on + timedelta(days=365)
     db.session.commit()
     with pytest.raises(billing.BillingError):
-        billing.pay_from_deposit(stale, partner, actor=None)
+        payments.pay_from_deposit(stale, partner, actor=None)
     db.session.rollback()
     # ...and the next run cancels it
     jobs.run(TODAY)
@@ -187,7 +187,7 @@ def test_a_top_up_does_not_pay_renewals_nobody_asked_for(setup):
     assert auto_invoice.status == InvoiceStatus.PAID
     factories.fund(partner, 50_000)
     assert plain_invoice.status == InvoiceStatus.UNPAID  # waits for the partner to decide
-    billing.cancel_by_buyer(partner.user, plain_invoice)
+    payments.cancel_by_buyer(partner.user, plain_invoice)
     db.session.commit()
     assert plain_invoice.status == InvoiceStatus.CANCELLED
     assert deposits.balance(partner) == before + 50_000 - auto_invoice.total_cents

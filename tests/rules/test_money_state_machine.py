@@ -27,7 +27,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import billing, deposits, jobs, ledger
+from rules import billing, deposits, jobs, ledger, payments
 from rules.errors import DomainError
 from tests import factories
 
@@ -108,14 +108,14 @@ class MoneyMachine(RuleBasedStateMachine):
     def pay_from_deposit(self, data):
         invoice = data.draw(st.sampled_from(self.invoices))
         if invoice.status != InvoiceStatus.UNPAID:
-            self._refused(lambda: billing.pay_from_deposit(invoice, self.partner, actor=None))
+            self._refused(lambda: payments.pay_from_deposit(invoice, self.partner, actor=None))
         elif invoice.total_cents > deposits.balance(self.partner):
             self._refused(
-                lambda: billing.pay_from_deposit(invoice, self.partner, actor=None),
+                lambda: payments.pay_from_deposit(invoice, self.partner, actor=None),
                 ledger.InsufficientFunds,
             )
         else:
-            billing.pay_from_deposit(invoice, self.partner, actor=None)
+            payments.pay_from_deposit(invoice, self.partner, actor=None)
             db.session.commit()
             self.expected_deposit -= invoice.total_cents
             self.paid.append(invoice)
@@ -205,7 +205,7 @@ class MoneyMachine(RuleBasedStateMachine):
         invoice = data.draw(st.sampled_from(self.paid))
         left = invoice.total_cents - invoice.refunded_cents
         amount = max(1, invoice.total_cents * share // 100)
-        refund = lambda: billing.refund(invoice, amount, reason="test", actor=self.staff)  # noqa: E731
+        refund = lambda: payments.refund(invoice, amount, reason="test", actor=self.staff)  # noqa: E731
         if amount > left:
             self._refused(refund)
             return

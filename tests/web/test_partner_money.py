@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Group, Invoice, InvoiceStatus, PaidVia, db, utcnow
-from rules import billing, commissions, deposits, ledger
+from rules import billing, commissions, deposits, ledger, payments
 from tests import factories
 from tests.web.test_routes import snapshot
 
@@ -98,7 +98,7 @@ def test_a_batch_with_a_foreign_invoice_is_refused_whole(testapp, login_as, agen
 def test_commissions_page_withdrawal_history_and_csv(testapp, login_as, agency):
     partner, _clients = agency
     for number in numbers():
-        billing.pay_externally(
+        payments.pay_externally(
             db.session.scalar(select(Invoice).where(Invoice.number == number)),
             PaidVia.BANK_TRANSFER,
         )
@@ -127,7 +127,7 @@ def test_a_client_statement_as_a_page_and_csv(testapp, login_as, agency):
     partner, clients = agency
     _client, panel = clients[0]
     invoice = db.session.scalar(select(Invoice).order_by(Invoice.id))
-    billing.pay_externally(invoice, PaidVia.BANK_TRANSFER)
+    payments.pay_externally(invoice, PaidVia.BANK_TRANSFER)
     db.session.commit()
     login_as(partner.user)
     page = testapp.get(f"/partner/clients/{panel.number}/statement")
@@ -161,7 +161,7 @@ def test_the_dashboard_shows_balances_chart_and_runway(testapp, login_as, agency
 def test_staff_refund_part_of_an_invoice(testapp, login_as, agency, create_user):
     _partner, _clients = agency
     invoice = db.session.scalar(select(Invoice).order_by(Invoice.id))
-    billing.pay_externally(invoice, PaidVia.BANK_TRANSFER)
+    payments.pay_externally(invoice, PaidVia.BANK_TRANSFER)
     db.session.commit()
     login_as(create_user(is_staff=True))
     form = testapp.get(f"/staff/invoices/{invoice.number}").forms["refund-form"]
@@ -182,7 +182,7 @@ def test_available_commission_moves_to_the_deposit_and_pays_waiting_orders(
 ):
     partner, _clients = agency
     for number in numbers():
-        billing.pay_externally(
+        payments.pay_externally(
             db.session.scalar(select(Invoice).where(Invoice.number == number)),
             PaidVia.BANK_TRANSFER,
         )

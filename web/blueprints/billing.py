@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from models import AccountKind, InvoiceStatus, Product, db
-from rules import billing, deposits, ledger, partners
+from rules import billing, deposits, ledger, partners, payments
 from rules.errors import DomainError, NotFound
 from web import htmx
 from web.idempotency import idempotent
@@ -118,7 +118,7 @@ def pay(number):
     sources = {"deposit": AccountKind.DEPOSIT, "commission": AccountKind.COMMISSION}
     if request.form.get("source") not in sources:
         raise DomainError(_l("Choose how to pay."))
-    billing.pay_from_balance(found, partner, sources[request.form["source"]], actor=current_user)
+    payments.pay_from_balance(found, partner, sources[request.form["source"]], actor=current_user)
     flash(_("Invoice %(number)s is paid; its products are active.", number=found.number), "success")
     return htmx.full_page_redirect(url_for("billing.invoice", number=found.number))
 
@@ -182,7 +182,7 @@ def auto_renew(product_id):
 def cancel(number):
     """Cancel an unpaid invoice the user placed (its new products are dropped with it)."""
     found = billing.invoice_for(current_user, number)
-    billing.cancel_by_buyer(current_user, found)
+    payments.cancel_by_buyer(current_user, found)
     db.session.commit()
     flash(_("Invoice %(number)s is cancelled.", number=found.number), "success")
     return htmx.full_page_redirect(url_for("billing.invoice", number=found.number))

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import AccountKind, Commission, TransferKind, db
-from rules import access, billing, deposits, ledger, listings, reports
+from rules import access, billing, deposits, ledger, listings, payments, reports
 from rules import commissions as commission_rules
 from rules.errors import DomainError
 from rules.money import parse_cents
@@ -94,7 +94,7 @@ def pay_selected():
     order = SOURCE_ORDERS.get(request.form.get("order", ""))
     if order is None:
         raise DomainError(_l("Choose which balance pays first."))
-    totals = billing.pay_many(partner, [int(c) for c in chosen], order[1], actor=current_user)
+    totals = payments.pay_many(partner, [int(c) for c in chosen], order[1], actor=current_user)
     flash(
         _(
             "Paid %(count)d invoices: %(commission)s from commission, %(deposit)s from"

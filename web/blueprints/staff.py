@@ -28,7 +28,8 @@ from models import (
     WithdrawalStatus,
     db,
 )
-from rules import billing, deposits, ledger, partners
+from rules import deposits, ledger, partners
+from rules import payments as paying
 from rules.errors import DomainError, NotFound
 from web import htmx, mail, notify
 from web.catalogue_forms import ConfirmTransferForm, RefundForm, RejectWithdrawalForm
@@ -287,7 +288,7 @@ def refund(number):
     if not form.validate():
         return _invoice_page(found, form, 422)
     try:
-        billing.refund(found, form.amount.data, reason=form.reason.data, actor=current_user)
+        paying.refund(found, form.amount.data, reason=form.reason.data, actor=current_user)
     except DomainError as error:
         db.session.rollback()
         form.form_errors.append(error.message)
