@@ -52,13 +52,21 @@ def start_gunicorn(url, port, folder, workers=4):
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                return server, base
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    deadline = time.monotonic() + 60  # a loaded machine can take a while to start 4 workers
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                    return server, base
+            except requests.RequestException:  # not listening yet, or not answering yet
+                pass
+            time.sleep(0.2)
+    except BaseException:
+        server.kill()
+        server.wait()
+        raise
     server.kill()
+    server.wait()
     raise RuntimeError("gunicorn did not start")
 
 
