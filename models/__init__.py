@@ -54,6 +54,7 @@ from models.ledger import (
     Transfer,
     TransferKind,
 )
+from models.moves import Move, MoveItem, MoveStatus
 from models.partners import ClientLink, Invitation, InvitationKind, Partner, PartnerStatus
 from models.users import User
 
@@ -85,6 +86,9 @@ __all__ = [
     "InvoiceStatus",
     "JobMark",
     "LineKind",
+    "Move",
+    "MoveItem",
+    "MoveStatus",
     "PaidVia",
     "Panel",
     "Partner",

@@ -13,6 +13,8 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -111,10 +113,31 @@ class Product(db.Model):
     auto_renew: Mapped[bool] = mapped_column(default=False)
     #: the partner that earns managed commission on it for ever (set at its first order) [R14]
     attributed_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    #: raised by every change to the row (see ``_count_revision``); a move's undo needs it unchanged
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     panel: Mapped[Panel] = relationship(back_populates="products")
     plan: Mapped["Plan | None"] = relationship()  # noqa: F821 (models.catalogue)
+
+
+@event.listens_for(Product, "before_update")
+def _count_revision(_mapper, _connection, product):
+    """Raise the revision with every real change of a product, whoever makes it and why.
+
+    The increment is done by the database (``revision + 1``), so two concurrent changes
+    both count; setting a value to what it already was is no change.
+    """
+    state = inspect(product)
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if (
+            attr.key != "revision"
+            and history.added
+            and list(history.added) != list(history.deleted)
+        ):
+            product.revision = Product.revision + 1
+            return
 
 
 class Grant(db.Model):

@@ -61,5 +61,9 @@ ACTIONS = {
     "withdrawal.request": _l("deposit withdrawal requested"),
     "withdrawal.paid": _l("deposit withdrawal paid out"),
     "withdrawal.rejected": _l("deposit withdrawal rejected"),
+    "product.move": _l("products moved between panels"),
+    "move.request": _l("move waiting for the client to accept"),
+    "move.cancel": _l("waiting move cancelled"),
+    "move.undo": _l("move undone"),
     "partner.activate": _l("partner active: first deposit reached the minimum"),
 }

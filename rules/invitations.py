@@ -94,7 +94,9 @@ def find(token, *, lock=False):
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         raise NotFound()
     query = select(Invitation).where(Invitation.token_hash == token_hash(token))
-    invitation = db.session.scalar(query.with_for_update() if lock else query)
+    if lock:  # and reload: an earlier read in this transaction may hold older values
+        query = query.with_for_update().execution_options(populate_existing=True)
+    invitation = db.session.scalar(query)
     if invitation is None:
         raise NotFound()
     return invitation
@@ -124,6 +126,7 @@ def decline(invitation, user):
     audit.record(
         "invitation.decline", actor=user, panel=invitation.panel, kind=invitation.kind.value
     )
+    _end_waiting_move(invitation, user, declined=True)
 
 
 def revoke(invitation, *, actor):
@@ -131,3 +134,10 @@ def revoke(invitation, *, actor):
         raise InvitationClosed()
     invitation.revoked_at = utcnow()
     audit.record("invitation.revoke", actor=actor, panel=invitation.panel, email=invitation.email)
+    _end_waiting_move(invitation, actor, declined=False)
+
+
+def _end_waiting_move(invitation, actor, *, declined):
+    from rules import moves  # moves builds on invitations
+
+    moves.end_pending(invitation, actor=actor, declined=declined)

@@ -147,7 +147,8 @@ def hand_over(partner, panel, client, groups, *, actor):
 
 
 def accept_invitation(token, user, *, partner_groups=None):
-    """Accept: the invitee gets access, or links its panel, or becomes the panel's owner.
+    """Accept: the invitee gets access, or links its panel, or becomes the panel's owner
+    (and a bundle move waiting for that happens now).
 
     For a partner's invitation the invitee chooses the partner's groups (default: proposed).
     Returns the panel.
@@ -166,7 +167,10 @@ def accept_invitation(token, user, *, partner_groups=None):
             raise PermissionDenied(_l("Only the panel's owner can accept this invitation."))
         link_panel(invitation.partner, panel, groups, actor=user)
     else:
+        from rules import moves  # moves builds on this module
+
         hand_over(invitation.partner, panel, user, groups, actor=user)
+        moves.carry_out_pending(invitation, actor=user)
     invitations.close(invitation, user)
     return panel
 

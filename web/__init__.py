@@ -112,6 +112,7 @@ def _register_blueprints(app):
         catalogue,
         invitations,
         main,
+        moves,
         orders,
         panels,
         partner,
@@ -127,6 +128,7 @@ def _register_blueprints(app):
         account,
         panels,
         access,
+        moves,
         invitations,
         partner,
         partner_money,
@@ -166,6 +168,7 @@ def _init_request_hooks(app):
         withdrawal_status_labels=labels.WITHDRAWAL_STATUS,
         account_kind_labels=labels.ACCOUNT_KIND,
         commission_status_labels=labels.COMMISSION_STATUS,
+        move_status_labels=labels.MOVE_STATUS,
         new_idempotency_key=idempotency.new_key,
     )
 

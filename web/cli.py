@@ -268,6 +268,9 @@ def _seed_studio(studio, people, today):
     own = panels.create_panel(name="Студио Дизайн – собствени сайтове", owner=agency, actor=agency)
     _products(own, "studio-design.bg", today=today)
     _product(own, "web-pro", "portfolio.studio-design.bg", today + timedelta(days=200))
+    # A site built for a hotel that has no panel yet, ready to hand over with "Move…".
+    _products(own, "hotel-vitosha.bg", today=today)
+    _product(own, "web-start", "booking.hotel-vitosha.bg", today + timedelta(days=300))
 
     bakery = panels.create_panel(name="Пекарна Добруджа", owner=bakery_owner, actor=bakery_owner)
     _products(bakery, "pekarna-dobrudzha.bg", today=today, months=(1, 11, 11))

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from flask_babel import format_currency, format_percent, ngettext
+from flask_babel import format_currency, format_percent, lazy_pgettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from models import (
@@ -10,6 +10,7 @@ from models import (
     CommissionStatus,
     InvitationKind,
     InvoiceStatus,
+    MoveStatus,
     PaidVia,
     PartnerStatus,
     Phase,
@@ -25,6 +26,14 @@ PRODUCT_STATUS = {
     ProductStatus.ACTIVE: _l("active"),
     ProductStatus.EXPIRED: _l("expired"),
     ProductStatus.CANCELLED: _l("cancelled"),
+}
+
+MOVE_STATUS = {
+    MoveStatus.PENDING: lazy_pgettext("move", "waiting for the client"),
+    MoveStatus.DONE: lazy_pgettext("move", "moved"),
+    MoveStatus.CANCELLED: lazy_pgettext("move", "cancelled"),
+    MoveStatus.DECLINED: lazy_pgettext("move", "declined by the client"),
+    MoveStatus.UNDONE: lazy_pgettext("move", "undone"),
 }
 
 PARTNER_STATUS = {

@@ -13,8 +13,11 @@ def _language(email):
     return user.language if user else DEFAULT_LANGUAGE
 
 
-def invitation(invitation, token):
-    """The mail that carries an invitation's link (the only place the token exists)."""
+def invitation(invitation, token, *, move=None):
+    """The mail that carries an invitation's link (the only place the token exists).
+
+    ``move``: the bundle move that waits for this ownership invitation.
+    """
     url = url_for("invitations.show", token=token, _external=True)
     inviter = db.session.get(User, invitation.inviter_id)
     return mail.render_message(
@@ -24,6 +27,7 @@ def invitation(invitation, token):
         invitation=invitation,
         inviter=inviter,
         url=url,
+        move=move,
     )
 
 
@@ -55,3 +59,22 @@ def renewal_reminder(product, days):
         reader_language=owner.language,
         url=url_for("billing.renewals", _external=True),
     )
+
+
+def bundle_moved(move, *, undone=False):
+    """The mails telling both panels' owners (once each) that a bundle moved, or moved back."""
+    # Each owner is sent to its own panel: the other one may not be visible to it.
+    owners = {move.source.owner_id: move.source, move.target.owner_id: move.target}
+    return [
+        mail.render_message(
+            owner.email,
+            owner.language,
+            "bundle_move_undone" if undone else "bundle_moved",
+            move=move,
+            products=[item.product for item in move.items],
+            owner=panel.owner,
+            url=url_for("panels.show", number=panel.number, _external=True),
+        )
+        for panel in owners.values()
+        for owner in [panel.owner]
+    ]

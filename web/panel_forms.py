@@ -181,3 +181,60 @@ class RejectForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=2000)]
     )
+
+
+def _panel_number(value):
+    """A panel number from the form, or None for anything else (the choice check refuses it)."""
+    text = str(value) if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+DESTINATION_CHOICES = [
+    SelectChoice("panel", _l("A panel I can move products into")),
+    SelectChoice("new", _l("A new panel of mine")),
+    SelectChoice("client", _l("A new panel for a client (invite by email)")),
+]
+
+
+class MoveForm(GroupsMixin, FlaskForm):
+    """Where a bundle goes; ``bundle`` is the fingerprint of the preview the mover saw.
+
+    For a client's new panel, the group boxes are the rights the partner proposes to keep.
+    """
+
+    bundle = HiddenField(validators=[DataRequired(), Length(max=64)])
+    destination = RadioField(_l("Move to"), choices=DESTINATION_CHOICES, default="panel")
+    target = SelectField(_l("Panel"), coerce=_panel_number, validate_choice=False)
+    new_name = StringField(_l("Name of the new panel"), validators=[Length(max=120)])
+    client_email = EmailField(
+        _l("Client's email"),
+        validators=[Optional(), Length(max=254), Email(_l("Enter a valid email address."))],
+    )
+
+    def offer(self, panels, *, for_clients):
+        """Set the target choices, and drop the client option for a user who is no partner."""
+        self.target.choices = [(p.number, f"{p.name} (№ {p.number})") for p in panels]
+        if not for_clients:
+            self.destination.choices = [c for c in DESTINATION_CHOICES if c.value != "client"]
+        return self
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if not ok:
+            return False
+        needed = {
+            "panel": (self.target, _l("Choose the panel.")),
+            "new": (self.new_name, _l("Enter a name.")),
+            "client": (self.client_email, _l("Enter the email of the client who will own it.")),
+        }
+        field, message = needed[self.destination.data]
+        if field is self.target and self.target.data not in {n for n, _ in self.target.choices}:
+            self.target.errors = [message]
+            return False
+        if field is not self.target and not (field.data or "").strip():
+            field.errors = [message]
+            return False
+        if self.destination.data == "client" and not (self.new_name.data or "").strip():
+            self.new_name.errors = [_l("Enter a name.")]
+            return False
+        return True

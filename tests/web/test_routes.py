@@ -83,6 +83,18 @@ ROUTES = {
     "access.unlink": Route(PANEL, panel_args(), need=OWNER, who="owner"),
     "access.transfer": Route(PANEL, panel_args(), need=OWNER, who="owner"),
     "access.transfer_submit": Route(PANEL, panel_args(), need=OWNER, who="owner"),
+    "moves.show": Route(
+        PANEL, panel_args(product_id=lambda w: w.movable.id), need=OWNER, who="owner"
+    ),
+    "moves.submit": Route(
+        PANEL, panel_args(product_id=lambda w: w.movable.id), need=OWNER, who="owner"
+    ),
+    "moves.undo": Route(
+        PANEL, panel_args(move_id=lambda w: w.done_move.id), need=OWNER, who="owner"
+    ),
+    "moves.cancel": Route(
+        PANEL, panel_args(move_id=lambda w: w.pending_move.id), need=OWNER, who="owner"
+    ),
     "invitations.show": Route(PUBLIC, lambda w: {"token": w.invitee_token}, who="invitee"),
     "invitations.accept": Route(LOGIN, lambda w: {"token": w.invitee_token}, who="invitee"),
     "invitations.decline": Route(LOGIN, lambda w: {"token": w.invitee_token}, who="invitee"),

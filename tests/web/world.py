@@ -5,8 +5,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from config import TestConfig
-from models import ALL_GROUPS, Group, InvitationKind, VatRate, db, utcnow
-from rules import billing, deposits, invitations, partners, users
+from models import (
+    ALL_GROUPS,
+    Group,
+    InvitationKind,
+    Move,
+    MoveStatus,
+    Product,
+    ProductKind,
+    VatRate,
+    db,
+    utcnow,
+)
+from rules import billing, deposits, invitations, moves, partners, users
 from tests import factories
 
 
@@ -30,6 +41,11 @@ class World:
     invoice: object
     cart_item: object
     withdrawal: object
+    #: a product of ``panel`` that can be moved, a move out of ``panel`` that can be undone,
+    #: and one waiting for a client
+    movable: object
+    done_move: object
+    pending_move: object
 
     def user(self, who):
         return {
@@ -92,8 +108,12 @@ def build_world():
     withdrawal = deposits.request_withdrawal(
         other_partner, 5_000, "BG80BNBG96611020345678", actor=other_partner.user
     )
+    movable, done_move, pending_move = _moves(owner, panel, partner)
     db.session.commit()
     return World(
+        movable=movable,
+        done_move=done_move,
+        pending_move=pending_move,
         withdrawal=withdrawal,
         plan=plan,
         vat_rate=vat_rate,
@@ -113,3 +133,39 @@ def build_world():
         reset_token=users.make_reset_token(member, TestConfig.SECRET_KEY),
         verify_token=users.make_verification_token(member, TestConfig.SECRET_KEY),
     )
+
+
+def _moves(owner, panel, partner):
+    """The world panel's moves: one done (to another panel of the owner), one pending."""
+    extra = {}
+    for domain in ("undo.example.org", "wait.example.net"):
+        extra[domain] = Product(
+            panel_id=panel.id, plan_name="Web", kind=ProductKind.HOSTING, domain=domain
+        )
+        db.session.add(extra[domain])
+    db.session.flush()
+    second = factories.create_panel(owner, name="Owner's second")
+    undo_product = extra["undo.example.org"]
+    done_move = moves.move_to(owner, panel, undo_product, moves.fingerprint([undo_product]), second)
+    client_panel = factories.create_panel(partner.user, name="For a future client")
+    invitation, _token = invitations.invite(
+        InvitationKind.OWNERSHIP,
+        panel=client_panel,
+        email="future@example.com",
+        groups=Group.WEB,
+        actor=partner.user,
+        partner=partner,
+    )
+    pending_move = Move(
+        source_panel_id=panel.id,
+        target_panel_id=client_panel.id,
+        anchor_product_id=extra["wait.example.net"].id,
+        domain="example.net",
+        actor_id=owner.id,
+        status=MoveStatus.PENDING,
+        invitation_id=invitation.id,
+    )
+    db.session.add(pending_move)
+    db.session.flush()
+    movable = next(p for p in panel.products if p.domain == "example.com")
+    return movable, done_move, pending_move

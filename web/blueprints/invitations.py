@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import db
-from rules import invitations, partners
+from rules import invitations, moves, partners
+from web import mail, notify
 from web.panel_forms import AcceptForm
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
@@ -19,7 +20,15 @@ def show(token):
         return render_template("invitations/login_first.html", invitation=invitation, token=token)
     invitations.check_usable(invitation, current_user)
     form = AcceptForm(formdata=None).set_groups(invitation.groups)
-    return render_template("invitations/show.html", invitation=invitation, token=token, form=form)
+    move = moves.pending_for(invitation)
+    return render_template(
+        "invitations/show.html",
+        invitation=invitation,
+        token=token,
+        form=form,
+        move=move,
+        products=moves.bundle_of(move.anchor_product) if move else [],
+    )
 
 
 @bp.post("/<token>/accept")
@@ -30,7 +39,9 @@ def accept(token):
     panel = partners.accept_invitation(token, current_user, partner_groups=chosen)
     db.session.commit()
     flash(_("Accepted. The panel is in your list."), "success")
-    return redirect(url_for("panels.show", number=panel.number), 303)
+    response = redirect(url_for("panels.show", number=panel.number), 303)
+    move = moves.done_for(invitations.find(token))
+    return mail.send_after(response, *notify.bundle_moved(move)) if move else response
 
 
 @bp.post("/<token>/decline")

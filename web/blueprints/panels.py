@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from models import KIND_GROUP, AuditEntry, Group, Product, db
-from rules import access, listings, panels
+from rules import access, listings, moves, panels
 from rules.domains import registrable
 from web import htmx
 from web.panel_forms import PanelForm, SearchForm, listing_request
@@ -85,6 +85,9 @@ def show(number):
         panel=member.panel,
         by_domain=dict(by_domain),
         sections=sections,
+        recent_moves=moves.recent(member.panel) if member.is_owner else [],
+        undo_refusal=moves.undo_refusal,
+        move_waiting=moves.is_waiting,
     )
 
 

@@ -27,6 +27,16 @@
     if (dialog && !dialog.open) dialog.showModal();
   });
 
+  // A form marked data-swap-conflict shows a 409 answer (what changed meanwhile) in place.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (event.detail.xhr.status === 409 && source && source.closest &&
+        source.closest("[data-swap-conflict]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("closeDialog", function () {
     var dialog = document.querySelector("#dialog dialog");
     if (dialog) dialog.close();
