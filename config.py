@@ -1,6 +1,7 @@
 """Settings, read from the environment (see the README's configuration table)."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -119,6 +120,29 @@ class Config:
     #: the shared secret of the payment provider's webhook (HMAC-SHA256 of the body)
     PAYMENT_WEBHOOK_SECRET = _env("PAYMENT_WEBHOOK_SECRET")
 
+    #: the affiliate link /partners/<number> (DESIGN.md 3.7): where it lands, its cookie, and
+    #: what it counts. The cookie's Domain lets a separate link host share it with the app.
+    AFFILIATE_LANDING_PATH = _env("AFFILIATE_LANDING_PATH", "/")
+    #: the app's address when the link runs on another host ("https://app.example"); empty:
+    #: the link lands on its own host
+    AFFILIATE_SITE_URL = _env("AFFILIATE_SITE_URL", "").rstrip("/")
+    #: the link host partners share ("https://go.example"); empty: the app's own address
+    AFFILIATE_LINK_BASE_URL = _env("AFFILIATE_LINK_BASE_URL", "").rstrip("/")
+    AFFILIATE_COOKIE_NAME = _env("AFFILIATE_COOKIE_NAME", "pp_ref")
+    AFFILIATE_COOKIE_DAYS = _env_int("AFFILIATE_COOKIE_DAYS", 90)
+    AFFILIATE_COOKIE_DOMAIN = _env("AFFILIATE_COOKIE_DOMAIN")
+    AFFILIATE_COOKIE_SECURE = _env_bool("AFFILIATE_COOKIE_SECURE", True)
+    #: a visitor's repeat within this many minutes is not another click
+    AFFILIATE_REPEAT_MINUTES = _env_int("AFFILIATE_REPEAT_MINUTES", 30)
+    #: requests per minute from one IP address that still count; beyond it they do not
+    AFFILIATE_FLOOD_PER_MINUTE = _env_int("AFFILIATE_FLOOD_PER_MINUTE", 20)
+    #: counted clicks are written to the database in batches this often (0: at once)
+    AFFILIATE_FLUSH_SECONDS = _env_int("AFFILIATE_FLUSH_SECONDS", 2)
+    #: how long a worker remembers a partner number's lookup
+    AFFILIATE_PARTNER_CACHE_SECONDS = _env_int("AFFILIATE_PARTNER_CACHE_SECONDS", 30)
+    #: the one-time affiliate commission until staff sets another (basis points of the net)
+    AFFILIATE_RATE_BP = _env_int("AFFILIATE_RATE_BP", 2000)
+
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
     EMAIL_VERIFICATION_MAX_AGE = timedelta(days=7)
     #: Argon2id cost (argon2-cffi's RFC 9106 low-memory profile); rehashed on login when changed
@@ -133,6 +157,32 @@ class Config:
                 "SECRET_KEY is not set. Set it to a long random value "
                 '(python -c "import secrets; print(secrets.token_hex(32))").'
             )
+        check_affiliate(app_config)
+
+
+_COOKIE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}")
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def check_affiliate(app_config):
+    """The affiliate settings go into every click's headers: refuse any that would break them."""
+
+    def setting(name):
+        return app_config.get(name, getattr(Config, name))
+
+    if not _COOKIE_NAME.fullmatch(setting("AFFILIATE_COOKIE_NAME") or ""):
+        raise ConfigError("AFFILIATE_COOKIE_NAME may hold letters, digits, _ and - only")
+    domain = setting("AFFILIATE_COOKIE_DOMAIN")
+    if domain and not _HOST.fullmatch(domain):
+        raise ConfigError(f"AFFILIATE_COOKIE_DOMAIN must be a host name, not {domain!r}")
+    for name in ("AFFILIATE_SITE_URL", "AFFILIATE_LINK_BASE_URL"):
+        value = setting(name)
+        if value and not _BASE_URL.fullmatch(value):
+            raise ConfigError(f"{name} must look like https://host[:port], not {value!r}")
+    landing = setting("AFFILIATE_LANDING_PATH") or ""
+    if not (landing.startswith("/") and landing.isprintable() and " " not in landing):
+        raise ConfigError(f"AFFILIATE_LANDING_PATH must be a path such as /, not {landing!r}")
 
 
 class DevelopmentConfig(Config):
@@ -141,6 +191,7 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "http")
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    AFFILIATE_COOKIE_SECURE = _env_bool("AFFILIATE_COOKIE_SECURE", False)
     WTF_CSRF_SSL_STRICT = False
     HSTS = _env_bool("HSTS", False)
 
@@ -149,6 +200,7 @@ class DevelopmentConfig(Config):
         """Use a key stored under instance/ when none is given."""
         if not app_config.get("SECRET_KEY"):
             app_config["SECRET_KEY"] = _development_secret_key()
+        check_affiliate(app_config)
 
 
 class TestConfig(Config):
@@ -166,13 +218,16 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
     PAYMENT_WEBHOOK_SECRET = "whsec-test"  # noqa: S105
+    AFFILIATE_COOKIE_SECURE = False
+    AFFILIATE_FLUSH_SECONDS = 0  # tests read the counters right after a click
     #: low-cost Argon2 parameters; production keeps the library's defaults
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
 
     @classmethod
     def prepare(cls, app_config):
-        """Accept the settings the fixtures made."""
+        """Accept the settings the fixtures made, once the affiliate ones are checked."""
+        check_affiliate(app_config)
 
 
 CONFIGS = {"production": Config, "development": DevelopmentConfig, "test": TestConfig}

@@ -15,6 +15,7 @@ from models.access import (
     ProductKind,
     ProductStatus,
 )
+from models.affiliate import AffiliateDay, AffiliateVisitor, ProgramSetting, Referral
 from models.base import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -67,6 +68,8 @@ __all__ = [
     "PARTNER_KINDS",
     "Account",
     "AccountKind",
+    "AffiliateDay",
+    "AffiliateVisitor",
     "AuditEntry",
     "Base",
     "CartItem",
@@ -100,7 +103,9 @@ __all__ = [
     "Product",
     "ProductKind",
     "ProductStatus",
+    "ProgramSetting",
     "ProviderEvent",
+    "Referral",
     "Refund",
     "TopUp",
     "TopUpStatus",

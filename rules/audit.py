@@ -65,5 +65,7 @@ ACTIONS = {
     "move.request": _l("move waiting for the client to accept"),
     "move.cancel": _l("waiting move cancelled"),
     "move.undo": _l("move undone"),
+    "referral.void": _l("affiliate referral voided"),
+    "affiliate.rate": _l("affiliate rate changed"),
     "partner.activate": _l("partner active: first deposit reached the minimum"),
 }

@@ -29,7 +29,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import catalogue, ledger, rows, settings
+from rules import catalogue, ledger, referrals, rows, settings
 from rules.pricing import percent_of
 
 #: how long a commission is held before it can be spent or withdrawn (COMMISSION_CLEARING_DAYS)
@@ -57,9 +57,14 @@ def _lock(commission):
 
 
 def earn(invoice, *, now=None):
-    """Book the managed commissions of a just-paid invoice; return them."""
+    """Book the managed commissions of a just-paid invoice, and the one-time affiliate
+    commission when it is a referred user's first paid invoice; return them."""
     now = now or utcnow()
     window = clearing()
+
+    def book(line, partner, kind, rate_bp):
+        return _book(invoice, line, partner, kind, rate_bp, now=now, window=window)
+
     earned = []
     for line in invoice.lines:
         partner_id = line.product.attributed_partner_id
@@ -76,36 +81,47 @@ def earn(invoice, *, now=None):
         rate_bp = (
             line.commission_rate_bp if line.commission_partner_id == partner.id else rate(partner)
         )
-        amount = percent_of(line.net_cents, rate_bp)
-        if amount <= 0:
-            continue
-        commission = Commission(
-            invoice_line_id=line.id,
-            partner_id=partner.id,
-            kind=CommissionKind.MANAGED,
-            rate_bp=rate_bp,
-            amount_cents=amount,
-            earned_at=now,
-            clears_at=now + window,
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(commission)
-        except IntegrityError:
-            continue  # already earned: a retry or a concurrent twin
-        hold = ledger.transfer(
-            ledger.account(AccountKind.COMMISSION_EXPENSE),
-            ledger.account(AccountKind.COMMISSION, partner),
-            amount,
-            kind=TransferKind.COMMISSION,
-            key=f"commission:{commission.id}",
-            pending=True,
-            reference=invoice.reference,
-        )
-        commission.hold_id = hold.id
-        earned.append(commission)
+        commission = book(line, partner, CommissionKind.MANAGED, rate_bp)
+        if commission is not None:
+            earned.append(commission)
+    # A line of a managed product (a client panel's) never earns affiliate commission too.
+    managed = {line.id for line in invoice.lines if line.product.attributed_partner_id}
+    earned += referrals.earn_first_invoice(invoice, managed, book, now=now)
     db.session.flush()
     return earned
+
+
+def _book(invoice, line, partner, kind, rate_bp, *, now, window):
+    """One commission on one line, held while it clears; None when nothing is due or it
+    was booked already (a retry or a concurrent twin: the unique constraint decides)."""
+    amount = percent_of(line.net_cents, rate_bp)
+    if amount <= 0:
+        return None
+    commission = Commission(
+        invoice_line_id=line.id,
+        partner_id=partner.id,
+        kind=kind,
+        rate_bp=rate_bp,
+        amount_cents=amount,
+        earned_at=now,
+        clears_at=now + window,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(commission)
+    except IntegrityError:
+        return None
+    hold = ledger.transfer(
+        ledger.account(AccountKind.COMMISSION_EXPENSE),
+        ledger.account(AccountKind.COMMISSION, partner),
+        amount,
+        kind=TransferKind.COMMISSION,
+        key=f"commission:{commission.id}",
+        pending=True,
+        reference=invoice.reference,
+    )
+    commission.hold_id = hold.id
+    return commission
 
 
 def clear(now=None):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from config import Config, ConfigError, DevelopmentConfig, config_from_env
+from config import Config, ConfigError, DevelopmentConfig, TestConfig, config_from_env
 from web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,3 +106,33 @@ def test_proxy_hops_trust_forwarded_headers(tmp_path):
         "/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
     )
     assert seen == {"addr": "203.0.113.9", "scheme": "https"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AFFILIATE_COOKIE_NAME", "pp ref"),
+        ("AFFILIATE_COOKIE_NAME", "pp;ref"),
+        ("AFFILIATE_COOKIE_DOMAIN", "example.com; Path=/x"),
+        ("AFFILIATE_COOKIE_DOMAIN", "example.com\r\nX: y"),
+        ("AFFILIATE_SITE_URL", "javascript:alert(1)"),
+        ("AFFILIATE_SITE_URL", "https://app.example/path"),
+        ("AFFILIATE_LINK_BASE_URL", "go.example"),
+        ("AFFILIATE_LANDING_PATH", "https://evil.example/"),
+        ("AFFILIATE_LANDING_PATH", "/a\nb"),
+    ],
+)
+def test_affiliate_settings_that_would_break_each_click_are_refused(name, value):
+    with pytest.raises(ConfigError, match=name):
+        TestConfig.prepare({name: value})
+
+
+def test_good_affiliate_settings_pass():
+    TestConfig.prepare(
+        {
+            "AFFILIATE_COOKIE_DOMAIN": "example.com",
+            "AFFILIATE_SITE_URL": "https://app.example.com",
+            "AFFILIATE_LINK_BASE_URL": "https://go.example.com:8443",
+            "AFFILIATE_LANDING_PATH": "/prices",
+        }
+    )

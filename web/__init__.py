@@ -7,9 +7,9 @@ from pathlib import Path
 from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from affiliate import views as affiliate_views
 from config import BASE_DIR, INSTANCE_DIR, config_from_env
 from models import LANGUAGES, db
 from rules import access, audit, commissions, listings, partners, passwords
@@ -71,15 +71,14 @@ def create_app(config_object=None, **overrides):
     app.config.from_object(config_object)
     app.config.update(overrides)
     config_object.prepare(app.config)
-    if app.config["PROXY_HOPS"]:
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    security.trust_proxies(app)
     if config_object.ENV_NAME == "development":
         app.logger.setLevel(logging.INFO)
     if config_object.ENV_NAME == "production" and not app.config["MAIL_SERVER"]:
         app.logger.warning("MAIL_SERVER is not set: password reset and other mail is not sent")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
 
+    app.session_interface = security.LinkFreeSessions()
     _init_database(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -90,6 +89,7 @@ def create_app(config_object=None, **overrides):
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
     )
     errors.init_app(app)
+    affiliate_views.init_app(app)
     _register_blueprints(app)
     _init_request_hooks(app)
     cli.init_app(app)
@@ -107,6 +107,7 @@ def _register_blueprints(app):
     from web.blueprints import (
         access,
         account,
+        affiliate_pages,
         auth,
         billing,
         catalogue,
@@ -122,6 +123,7 @@ def _register_blueprints(app):
         webhooks,
     )
 
+    app.register_blueprint(affiliate_views.bp)
     for module in (
         main,
         auth,
@@ -140,6 +142,8 @@ def _register_blueprints(app):
         webhooks,
     ):
         app.register_blueprint(module.bp)
+    app.register_blueprint(affiliate_pages.bp)
+    app.register_blueprint(affiliate_pages.staff_bp)
 
 
 def _init_request_hooks(app):

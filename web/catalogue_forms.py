@@ -263,3 +263,19 @@ class RefundForm(FlaskForm):
     def validate_amount(self, field):
         if field.data == 0:
             raise ValidationError(_l("The amount must be more than 0."))
+
+
+class AffiliateRateForm(FlaskForm):
+    rate = percent_field(_l("Affiliate commission, percent of the first invoice's net"))
+
+
+class VoidReferralForm(FlaskForm):
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=500)]
+    )
+
+
+class LinkBuilderForm(FlaskForm):
+    """A landing path on this site for the partner's link (``?to=``)."""
+
+    path = StringField(_l("Landing page on this site"), validators=[Length(max=2000)])

@@ -15,8 +15,9 @@ class Bar:
     value: int
 
 
-def bars(series, *, width=WIDTH, height=HEIGHT):
-    """Bars for (date, cents) pairs, scaled to the largest; labels are month numbers."""
+def bars(series, *, width=WIDTH, height=HEIGHT, label_format="%m.%y"):
+    """Bars for (date, value) pairs, scaled to the largest; labels are month numbers (or
+    ``label_format`` of the date)."""
     top = max((value for _day, value in series), default=0) or 1
     slot = width // max(len(series), 1)
     result = []
@@ -28,7 +29,7 @@ def bars(series, *, width=WIDTH, height=HEIGHT):
                 y=height - 20 - h,
                 width=slot - GAP,
                 height=h,
-                label=day.strftime("%m.%y"),
+                label=day.strftime(label_format),
                 value=value,
             )
         )

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from models import (
     ALL_GROUPS,
+    AffiliateDay,
     ClientLink,
     Group,
     InvitationKind,
@@ -17,6 +18,7 @@ from models import (
     PlanKind,
     PlanPeriod,
     Product,
+    Referral,
     User,
     db,
     utcnow,
@@ -201,6 +203,7 @@ def _seed_program(people, today=None):
     )
     _seed_studio(studio, people, today)
     _seed_money(studio, shop, staff, today)
+    _seed_affiliate(studio, people, today)
     florist = people["florist@demo.example"]
     panel = panels.create_panel(name="Florist Ltd", owner=florist, actor=florist)
     _products(panel, "florist-sofia.com", today=today, months=(9, 9, 9))
@@ -227,6 +230,29 @@ def _seed_money(studio, shop, staff, today):
             payments.pay_from_deposit(invoice, studio, actor=studio.user)
     deposits.request_top_up(shop, actor=shop.user)
     _seed_commissions(studio, staff, today)
+
+
+def _seed_affiliate(studio, people, today):
+    """Partner 1001's link: a month of clicks, and the freelancer who signed up through it."""
+    for back in range(30):
+        clicks = 3 + (back * 7) % 11
+        db.session.add(
+            AffiliateDay(
+                partner_id=studio.id,
+                day=today - timedelta(days=back),
+                clicks=clicks,
+                visitors=clicks - back % 3,
+            )
+        )
+    db.session.add(
+        Referral(
+            user_id=people["applicant@demo.example"].id,
+            partner_id=studio.id,
+            click_id="0123456789abcdef",
+            clicked_at=utcnow() - timedelta(days=12),
+            created_at=utcnow() - timedelta(days=11),
+        )
+    )
 
 
 def _seed_commissions(studio, staff, today):

@@ -13,6 +13,7 @@ from models import (
     MoveStatus,
     Product,
     ProductKind,
+    Referral,
     VatRate,
     db,
     utcnow,
@@ -44,6 +45,7 @@ class World:
     #: a product of ``panel`` that can be moved, a move out of ``panel`` that can be undone,
     #: and one waiting for a client
     movable: object
+    referral: object
     done_move: object
     pending_move: object
 
@@ -109,9 +111,17 @@ def build_world():
         other_partner, 5_000, "BG80BNBG96611020345678", actor=other_partner.user
     )
     movable, done_move, pending_move = _moves(owner, panel, partner)
+    referral = Referral(
+        user_id=factories.create_user().id,
+        partner_id=partner.id,
+        click_id="0123456789abcdef",
+        clicked_at=utcnow(),
+    )
+    db.session.add(referral)
     db.session.commit()
     return World(
         movable=movable,
+        referral=referral,
         done_move=done_move,
         pending_move=pending_move,
         withdrawal=withdrawal,

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import db
-from rules import users
+from rules import referrals, users
 from rules.redirects import safe_next
 from web import database, htmx, mail, notify, sessions
 from web.extensions import limiter
@@ -58,6 +58,9 @@ def signup_submit():
         except users.WeakPassword as error:
             form.password.errors.append(error.message)
         else:
+            referrals.attribute(
+                user, request.cookies.get(current_app.config["AFFILIATE_COOKIE_NAME"])
+            )
             db.session.commit()
             sessions.start_session(user)
             with force_locale(user.language):

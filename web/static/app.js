@@ -56,3 +56,18 @@ document.addEventListener("click", function (event) {
   event.preventDefault();
   link.closest("dialog").close();
 });
+
+// A copy button copies the text of the field it names (data-copy) and says so.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("button[data-copy]");
+  if (!button) return;
+  var field = document.querySelector(button.getAttribute("data-copy"));
+  if (!field) return;
+  field.select();
+  var done = function () { button.textContent = button.getAttribute("data-copied"); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, function () {});
+  } else if (document.execCommand("copy")) {
+    done();
+  }
+});

@@ -1,0 +1,203 @@
+"""The partner's Affiliate page and the staff's affiliate figures (DESIGN.md 3.4, 3.7)."""
+
+import io
+
+import segno
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from affiliate import links
+from models import (
+    AffiliateDay,
+    Commission,
+    CommissionKind,
+    CommissionStatus,
+    Partner,
+    PartnerStatus,
+    Referral,
+    db,
+)
+from rules import referrals
+from rules.errors import NotFound
+from web import charts
+from web.blueprints.partner import approved_partner, partner_first
+from web.blueprints.staff import require_staff
+from web.catalogue_forms import AffiliateRateForm, LinkBuilderForm, VoidReferralForm
+
+bp = Blueprint("partner_affiliate", __name__, url_prefix="/partner/affiliate")
+staff_bp = Blueprint("staff_affiliate", __name__, url_prefix="/staff/affiliate")
+staff_bp.before_request(require_staff)
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    """Every page here belongs to a logged-in partner."""
+
+
+def link_of(partner, path=None):
+    """The partner's public link, absolute, with a landing path when one is given."""
+    base = url_for("affiliate.follow", number=str(partner.number), _external=True)
+    host = current_app.config["AFFILIATE_LINK_BASE_URL"]
+    if host:  # the link host, when the redirect runs apart from the app
+        base = host + url_for("affiliate.follow", number=str(partner.number))
+    return f"{base}?{_query(path)}" if path else base
+
+
+def _query(path):
+    from urllib.parse import urlencode
+
+    return urlencode({"to": path})
+
+
+def qr_svg(text):
+    """The link as a QR code, an inline SVG (segno: pure Python, no image files)."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(
+        out, kind="svg", scale=4, xmldecl=False, svgns=True, svgclass="qr", title=text
+    )
+    return Markup(out.getvalue().decode())  # noqa: S704 - segno's own SVG, the text escaped
+
+
+@bp.get("/")
+@partner_first
+def show():
+    """The link with its QR code and builder, the figures per day and month, the referrals."""
+    partner = approved_partner()
+    builder = LinkBuilderForm(request.args, meta={"csrf": False})
+    built = None
+    if builder.path.data:
+        if builder.validate() and links.landing(builder.path.data, None):
+            built = link_of(partner, builder.path.data)
+        else:
+            builder.path.errors = [
+                _("Enter a path on this site that starts with /, such as /prices.")
+            ]
+    figures = referrals.Figures(partner)
+    return render_template(
+        "partner/affiliate.html",
+        partner=partner,
+        link=link_of(partner),
+        qr=qr_svg(link_of(partner)),
+        builder=builder,
+        built=built,
+        figures=figures,
+        day_chart=charts.bars(figures.series("clicks"), label_format="%d"),
+        month_chart=charts.bars(figures.series("commission_cents", monthly=True)),
+        referred=referrals.referrals_of(partner),
+        mask=referrals.mask,
+        rate_bp=referrals.affiliate_rate(),
+    ), 200 if not builder.path.errors else 422
+
+
+def _partner_figures():
+    """Per approved partner: clicks, visitors, sign-ups, first orders, affiliate commission."""
+    clicks = dict(
+        db.session.execute(
+            select(AffiliateDay.partner_id, func.sum(AffiliateDay.clicks)).group_by(
+                AffiliateDay.partner_id
+            )
+        ).all()
+    )
+    visitors = dict(
+        db.session.execute(
+            select(AffiliateDay.partner_id, func.sum(AffiliateDay.visitors)).group_by(
+                AffiliateDay.partner_id
+            )
+        ).all()
+    )
+    signups = dict(
+        db.session.execute(
+            select(Referral.partner_id, func.count())
+            .where(Referral.voided_at.is_(None))
+            .group_by(Referral.partner_id)
+        ).all()
+    )
+    orders = dict(
+        db.session.execute(
+            select(Referral.partner_id, func.count())
+            .where(Referral.first_invoice_id.is_not(None), Referral.voided_at.is_(None))
+            .group_by(Referral.partner_id)
+        ).all()
+    )
+    earned = dict(
+        db.session.execute(
+            select(
+                Commission.partner_id,
+                func.sum(Commission.amount_cents - Commission.reversed_cents),
+            )
+            .where(
+                Commission.kind == CommissionKind.AFFILIATE,
+                Commission.status != CommissionStatus.VOIDED,
+            )
+            .group_by(Commission.partner_id)
+        ).all()
+    )
+    partners_list = db.session.scalars(
+        select(Partner).where(Partner.status == PartnerStatus.APPROVED).order_by(Partner.number)
+    ).all()
+    return [
+        (
+            p,
+            {
+                "clicks": clicks.get(p.id, 0),
+                "visitors": visitors.get(p.id, 0),
+                "signups": signups.get(p.id, 0),
+                "first_orders": orders.get(p.id, 0),
+                "commission_cents": earned.get(p.id, 0),
+            },
+        )
+        for p in partners_list
+    ]
+
+
+def _staff_page(rate_form=None, status=200, void_form=None, void_target=None):
+    recent = db.session.scalars(select(Referral).order_by(Referral.id.desc()).limit(100)).all()
+    form = rate_form or AffiliateRateForm(formdata=None)
+    if rate_form is None:
+        form.rate.data = referrals.affiliate_rate()
+    return render_template(
+        "staff/affiliate.html",
+        rows=_partner_figures(),
+        recent=recent,
+        rate_form=form,
+        void_form=void_form or VoidReferralForm(formdata=None),
+        void_target=void_target,
+        rate_bp=referrals.affiliate_rate(),
+    ), status
+
+
+@staff_bp.get("/")
+def staff_index():
+    """Affiliate figures per partner, the latest referrals, and the affiliate rate."""
+    return _staff_page()
+
+
+@staff_bp.post("/rate")
+def staff_rate():
+    """Set the one-time affiliate commission rate for first invoices paid from now on."""
+    form = AffiliateRateForm()
+    if not form.validate():
+        return _staff_page(form, 422)
+    referrals.set_affiliate_rate(form.rate.data, actor=current_user)
+    db.session.commit()
+    flash(_("The affiliate rate is saved."), "success")
+    return redirect(url_for("staff_affiliate.staff_index"), 303)
+
+
+@staff_bp.post("/referrals/<int:referral_id>/void")
+def staff_void(referral_id):
+    """Void a fraudulent referral: its pending affiliate commission is voided too."""
+    referral = db.session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound()
+    form = VoidReferralForm()
+    if not form.validate():
+        return _staff_page(status=422, void_form=form, void_target=referral.id)
+    referrals.void(referral, reason=form.reason.data, actor=current_user)
+    db.session.commit()
+    flash(_("The referral is void."), "success")
+    return redirect(url_for("staff_affiliate.staff_index"), 303)
