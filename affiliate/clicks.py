@@ -91,34 +91,62 @@ _RECOUNT = (
     "WHERE partner_id = {p} AND day = {p}"
 )
 
+# PostgreSQL takes each batch as arrays in one statement (a round trip and a plan per batch,
+# not per row); the rows go in key order, so two workers never wait for each other in a cycle.
+_PG_VISITORS = (
+    "INSERT INTO affiliate_visitors (partner_id, day, visitor) "
+    "SELECT p, d, v FROM unnest(%s::int[], %s::date[], %s::varchar[]) AS t(p, d, v) "
+    "ORDER BY p, d, v ON CONFLICT DO NOTHING"
+)
+_PG_CLICKS = (
+    "INSERT INTO affiliate_days (partner_id, day, clicks, visitors) "
+    "SELECT p, d, c, 0 FROM unnest(%s::int[], %s::date[], %s::bigint[]) AS t(p, d, c) "
+    "ORDER BY p, d "
+    "ON CONFLICT (partner_id, day) DO UPDATE SET clicks = affiliate_days.clicks + excluded.clicks"
+)
+_PG_RECOUNT = (
+    "UPDATE affiliate_days a SET visitors = v.n FROM ("
+    " SELECT partner_id, day, count(*) AS n FROM affiliate_visitors"
+    " WHERE (partner_id, day) IN (SELECT * FROM unnest(%s::int[], %s::date[]))"
+    " GROUP BY partner_id, day) v "
+    "WHERE a.partner_id = v.partner_id AND a.day = v.day"
+)
+
 
 def write(clicks, visitors):
     """Add the counts to the database in one transaction (any number of workers at once).
 
-    Three batched statements the driver runs in C (this runs in the worker beside the
-    requests, so little Python per row): the day's new visitors (the unique key skips the
-    ones already seen), the click counters, and each touched day's visitor count again.
+    Three batched statements (this runs in the worker beside the requests, so little Python
+    per row): the day's new visitors (the unique key skips the ones already seen), the click
+    counters, and each touched day's visitor count again.
     """
     connection = db.session.connection()
-    sqlite_dates = connection.dialect.name == "sqlite"
-    p = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-
-    def day_value(day):
-        return day.isoformat() if sqlite_dates else day
-
     keys = sorted(clicks)
     # Visitor rows are kept for today and yesterday; a late batch for an older day adds its
     # clicks but leaves that day's final visitor count alone.
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     recent = [(pid, day) for pid, day in keys if day >= yesterday]
-    batches = [
-        (_VISITORS, [(i, day_value(d), v) for i, d in recent for v in sorted(visitors[(i, d)])]),
-        (_CLICKS, [(i, day_value(d), clicks[(i, d)]) for i, d in keys]),
-        (_RECOUNT, [(i, day_value(d)) for i, d in recent]),
-    ]
-    for sql, rows in batches:
-        if rows:
-            connection.exec_driver_sql(sql.format(p=p), rows)
+    seen = [(pid, day, v) for pid, day in recent for v in sorted(visitors[(pid, day)])]
+    counts = [(pid, day, clicks[(pid, day)]) for pid, day in keys]
+    if connection.dialect.name == "postgresql":
+        batches = [
+            (_PG_VISITORS, seen and [list(column) for column in zip(*seen, strict=True)]),
+            (_PG_CLICKS, counts and [list(column) for column in zip(*counts, strict=True)]),
+            (_PG_RECOUNT, recent and [list(column) for column in zip(*recent, strict=True)]),
+        ]
+        for sql, columns in batches:
+            if columns:
+                connection.exec_driver_sql(sql, tuple(columns))
+    else:
+        iso = [(pid, day.isoformat()) for pid, day in recent]
+        batches = [
+            (_VISITORS, [(pid, day.isoformat(), v) for pid, day, v in seen]),
+            (_CLICKS, [(pid, day.isoformat(), n) for pid, day, n in counts]),
+            (_RECOUNT, iso),
+        ]
+        for sql, rows in batches:
+            if rows:
+                connection.exec_driver_sql(sql.format(p="?"), rows)
     db.session.execute(delete(AffiliateVisitor).where(AffiliateVisitor.day < yesterday))
     db.session.commit()
 
