@@ -164,9 +164,9 @@ def follow_and_sign_up(testapp, partner, email="visitor@example.com"):
     return db.session.scalar(select(Referral).where(Referral.user.has(email=email)))
 
 
-def order_and_pay(user, staff, plan_code="web-start"):
-    """The referred user orders for a new panel of its own and pays by bank transfer."""
-    billing.add_new(user, plan_code=plan_code, months=12, domain="visitor.bg", new_panel_name="Мой")
+def order_and_pay(user, staff, plan_code="web-start", domain="visitor.bg"):
+    """The user orders for a new panel of its own and pays by bank transfer."""
+    billing.add_new(user, plan_code=plan_code, months=12, domain=domain, new_panel_name="Мой")
     invoice = billing.checkout(user)
     deposits.confirm_bank_transfer(
         invoice.reference, invoice.total_cents, received_on=date.today(), actor=staff
@@ -256,6 +256,20 @@ def test_invalid_cookies_attribute_nothing_at_sign_up(testapp, app, how):
     with time_machine.travel(later):
         assert signup(testapp).status_int == 303
     assert db.session.scalar(select(func.count(Referral.id))) == 0
+
+
+def test_existing_users_and_the_partner_itself_earn_nothing_from_the_link(make_testapp, login_as):
+    partner = factories.create_partner()
+    factories.create_plan("web-start")
+    staff = factories.create_user(is_staff=True)
+    existing = factories.create_user("old@example.com")
+    for user in (existing, partner.user):  # each follows the link while logged in, then pays
+        client = login_as(user, make_testapp())
+        assert cookie_header(client.get(f"/partners/{partner.number}", headers=BROWSER))
+        client.get("/account/")
+        order_and_pay(user, staff, domain=f"site{user.id}.bg")
+    assert db.session.scalar(select(func.count(Referral.id))) == 0
+    assert db.session.scalar(select(func.count(Commission.id))) == 0
 
 
 def test_a_referred_user_who_joined_the_partners_panels_earns_it_nothing(testapp):
