@@ -21,7 +21,7 @@ def follow(number):
     target = links.landing(request.args.get("to"), config["AFFILIATE_LANDING_PATH"])
     response = redirect(config["AFFILIATE_SITE_URL"] + target, 302)
     response.headers["Cache-Control"] = "no-store"
-    parsed = links.parse_number(number)
+    parsed = links.parse_number(number[:-1] if number.endswith("/") else number)
     state = current_app.extensions["affiliate"]
     partner_id = state.partner_id(parsed) if parsed is not None else None
     environ = request.environ

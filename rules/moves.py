@@ -242,7 +242,7 @@ def check_target(user, source, number):
     return target
 
 
-def _reserving_move(source, anchor):
+def reserving_move(source, anchor):
     """A move still waiting for a client that holds this bundle, or None."""
     key = registrable(anchor.domain) if anchor.domain else None
     same_bundle = Move.domain == key if key else Move.anchor_product_id == anchor.id
@@ -267,7 +267,7 @@ def _lock_bundle(source, anchor, expected):
     now = preview(source, anchor)
     if now.fingerprint != expected:
         raise StaleBundle(now)
-    if _reserving_move(source, anchor) is not None:
+    if reserving_move(source, anchor) is not None:
         raise BundleReserved()
     return now.products
 
@@ -456,14 +456,24 @@ def cancel(move, *, actor):
         invitations.revoke(move.invitation, actor=actor)
 
 
-def undo_refusal(move, *, now=None):
+def undo_refusal(move, *, user=None, now=None):
     """Why the move cannot be undone now (a message), or None when it can.
 
     Within the window, every moved product must still be in the target panel and unchanged
     since the move: a renewal, a payment, a setting or another move changes its revision.
+    A client who accepted a panel with the products has them for good, and ``user`` must
+    still hold Web services in a target panel it does not own.
     """
     if move.status != MoveStatus.DONE:
         return _l("Only a completed move can be undone.")
+    if move.invitation_id is not None:
+        return _l(
+            "The client accepted the panel with these products: only the client can move them."
+        )
+    if user is not None and move.target.owner_id != user.id:
+        member = access.membership(user, move.target)
+        if member is None or not member.has(Group.WEB):
+            return _l("You no longer hold Web services in the panel they went to.")
     if (now or utcnow()) - move.moved_at > UNDO_WINDOW:
         return _l("A move can be undone within 7 days only.")
     for item in move.items:
@@ -504,7 +514,7 @@ def undo(move, *, actor):
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
-    refusal = undo_refusal(move)
+    refusal = undo_refusal(move, user=actor)
     if refusal is not None:
         raise UndoClosed(refusal)
     _carry(products, move.target, move.source, actor=actor, action="move.undo", move=move)

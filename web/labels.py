@@ -112,7 +112,7 @@ ACCOUNT_KIND = {
 COMMISSION_STATUS = {
     CommissionStatus.PENDING: _l("clearing"),
     CommissionStatus.AVAILABLE: _l("available"),
-    CommissionStatus.VOIDED: _l("voided by a refund"),
+    CommissionStatus.VOIDED: _l("voided (refunded, or a void referral)"),
 }
 
 

@@ -63,8 +63,10 @@ def renewal_reminder(product, days):
 
 def bundle_moved(move, *, undone=False):
     """The mails telling both panels' owners (once each) that a bundle moved, or moved back."""
-    # Each owner is sent to its own panel: the other one may not be visible to it.
-    owners = {move.source.owner_id: move.source, move.target.owner_id: move.target}
+    # Each owner is sent to its own panel (the other may not be visible to it); one owner of
+    # both is sent where the products are now.
+    here, left = (move.source, move.target) if undone else (move.target, move.source)
+    owners = {left.owner_id: left, here.owner_id: here}
     return [
         mail.render_message(
             owner.email,

@@ -190,8 +190,8 @@ def _panel_number(value):
 
 
 DESTINATION_CHOICES = [
-    SelectChoice("panel", _l("A panel I can move products into")),
-    SelectChoice("new", _l("A new panel of mine")),
+    SelectChoice("panel", _l("An existing panel")),
+    SelectChoice("new", _l("A new panel of your own")),
     SelectChoice("client", _l("A new panel for a client (invite by email)")),
 ]
 
@@ -230,11 +230,8 @@ class MoveForm(GroupsMixin, FlaskForm):
         field, message = needed[self.destination.data]
         if field is self.target and self.target.data not in {n for n, _ in self.target.choices}:
             self.target.errors = [message]
-            return False
         if field is not self.target and not (field.data or "").strip():
             field.errors = [message]
-            return False
         if self.destination.data == "client" and not (self.new_name.data or "").strip():
             self.new_name.errors = [_l("Enter a name.")]
-            return False
-        return True
+        return not (self.target.errors or self.new_name.errors or self.client_email.errors)

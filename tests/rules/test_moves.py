@@ -614,3 +614,33 @@ def test_an_undo_and_a_move_out_of_the_target_at_once_one_wins(app):
     assert len(wins) == 1, results
     want = {"undone": first.id, "moved on": third.id}[wins[0]]
     assert panel_of(product.id) == want
+
+
+def test_a_move_the_client_accepted_cannot_be_undone_by_the_partner(site):
+    partner, source, anchor, _invoice = site
+    move, token = wait_for_client(partner, source, anchor)
+    client = factories.create_user("c@example.com")
+    partners.accept_invitation(token, client, partner_groups=ALL_GROUPS)
+    db.session.commit()
+    assert str(moves.undo_refusal(move, user=partner.user)) == (
+        "Клиентът прие панела с тези продукти: само клиентът може да ги премести."
+    )
+    with pytest.raises(moves.UndoClosed):
+        moves.undo(move, actor=partner.user)
+
+
+def test_undo_needs_web_services_in_a_client_panel(app):
+    partner = factories.create_partner()
+    source = factories.create_panel(partner.user, products=[("hosting", "a.com")])
+    client = factories.create_panel(name="Client")
+    factories.link_client(partner, client, ALL_GROUPS)
+    anchor = source.products[0]
+    move = moves.move_to(partner.user, source, anchor, moves.fingerprint([anchor]), client)
+    db.session.commit()
+    assert moves.undo_refusal(move, user=partner.user) is None
+    grant = panels.grant_of(client, partner.user)
+    panels.set_groups(grant, Group.BILLING, actor=client.owner)  # the client keeps web for itself
+    db.session.commit()
+    assert str(moves.undo_refusal(move, user=partner.user)) == (
+        "Вече нямате права за Уеб услуги в панела, в който отидоха."
+    )

@@ -215,9 +215,13 @@ def test_a_logged_in_visitor_keeps_its_session_untouched(testapp, login_as, app)
     assert testapp.get("/account/").status_int == 200  # and it still works afterwards
 
 
-def test_the_bare_prefix_lands_too(testapp):
+def test_the_bare_prefix_lands_too_and_a_trailing_slash_still_counts(testapp):
     response = testapp.get("/partners/", headers=BROWSER)
     assert response.status_int == 302 and response.headers["Location"] == "/"
+    partner = factories.create_partner()
+    pasted = testapp.get(f"/partners/{partner.number}/", headers=BROWSER)
+    assert [c.split("=")[0] for c in cookie_header(pasted)] == ["pp_ref"]
+    assert clicks_of(partner) == 1
 
 
 def test_people_the_partner_invited_are_never_referred(testapp, make_testapp):

@@ -306,3 +306,49 @@ def test_undo_and_cancel_of_another_panels_move_are_not_found(testapp, login_as,
         )
         assert response.status_int == 404
     assert panels_of_domain("%example.com") == {target.id}
+
+
+def test_mistakes_in_the_dialog_stay_in_the_dialog(testapp, login_as, agency):
+    partner, source, _target, anchor = agency
+    login_as(partner.user)
+    form = testapp.get(move_url(source, anchor)).forms["move-form"]
+    form["destination"] = "client"
+    form["new_name"] = ""
+    form["client_email"] = ""
+    both = form.submit(expect_errors=True)
+    assert both.status_int == 422
+    errors = [e.text for e in both.html.select(".field-error")]
+    assert "Въведете име." in errors and len(errors) == 2  # both at once
+    form = both.forms["move-form"]
+    form["new_name"] = "Пекарна"
+    form["client_email"] = partner.user.email
+    own = form.submit(expect_errors=True)
+    assert own.status_int == 422
+    assert own.forms["move-form"]["new_name"].value == "Пекарна"  # nothing typed is lost
+    assert own.html.select_one("#client_email-error") is not None
+    form = own.forms["move-form"]
+    form["client_email"] = "baker@example.com"
+    form.submit()
+    again = testapp.get(move_url(source, anchor))
+    assert "Първо отменете това преместване." in again.html.select_one("[role=alert]").text
+    busy = again.forms["move-form"]
+    busy["destination"] = "new"
+    busy["new_name"] = "Друг"
+    refused = busy.submit(expect_errors=True)
+    assert refused.status_int == 409
+    assert refused.html.select_one("#move-form") is not None
+
+
+def test_the_mover_can_undo_from_the_client_panel_it_moved_into(testapp, login_as, agency):
+    partner, source, _target, anchor = agency
+    client_panel = factories.create_panel(name="Клиент")
+    factories.link_client(partner, client_panel, ALL_GROUPS)
+    login_as(partner.user)
+    form = testapp.get(move_url(source, anchor)).forms["move-form"]
+    form["target"] = str(client_panel.number)
+    page = form.submit().follow()
+    assert page.request.path == f"/panels/{client_panel.number}"
+    undo = page.html.select_one(".moves-list tbody tr form")
+    assert undo["action"].endswith("/undo") and f"/panels/{source.number}/" in undo["action"]
+    testapp.post(undo["action"], {"csrf_token": csrf_token(testapp)})
+    assert panels_of_domain("%example.com") == {source.id}

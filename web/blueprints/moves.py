@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from models import ALL_GROUPS, MoveStatus, db
-from rules import access, moves, partners
+from rules import access, moves, panels, partners
 from web import htmx, mail, notify
 from web.panel_forms import MoveForm
 
@@ -42,7 +42,8 @@ def show(number, product_id):
     form.bundle.data = preview.fingerprint
     if not form.target.choices:
         form.destination.data = "new"  # nothing else to choose from
-    return _render(preview, form)
+    waiting = moves.reserving_move(source, anchor)
+    return _render(preview, form, error=moves.BundleReserved().message if waiting else None)
 
 
 def _carry_out(form, source, anchor):
@@ -80,6 +81,13 @@ def submit(number, product_id):
             raise
         form.bundle.data = stale.preview.fingerprint
         return _render(stale.preview, form, 409, error=stale.message)
+    except (moves.BundleReserved, moves.PanelAwaitingClient) as busy:
+        db.session.rollback()
+        return _render(moves.preview(source, anchor), form, 409, error=busy.message)
+    except panels.CannotInviteYourself as mistake:
+        db.session.rollback()
+        form.client_email.errors = [mistake.message]
+        return _render(moves.preview(source, anchor), form, 422)
     db.session.commit()
     if move.status == MoveStatus.PENDING:
         flash(

@@ -85,7 +85,12 @@ def show(number):
         panel=member.panel,
         by_domain=dict(by_domain),
         sections=sections,
-        recent_moves=moves.recent(member.panel) if member.is_owner else [],
+        # the owner sees every move in and out; a mover sees its own moves here, to undo them
+        recent_moves=[
+            move
+            for move in moves.recent(member.panel)
+            if member.is_owner or move.source.owner_id == current_user.id
+        ],
         undo_refusal=moves.undo_refusal,
         move_waiting=moves.is_waiting,
     )
