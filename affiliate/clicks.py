@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from models import AffiliateDay, AffiliateVisitor, Partner, PartnerStatus, db
 from web import database
@@ -286,12 +286,3 @@ def totals(partner_id, since):
         .where(AffiliateDay.partner_id == partner_id, AffiliateDay.day >= since)
         .order_by(AffiliateDay.day)
     ).all()
-
-
-def sums(partner_id):
-    return db.session.execute(
-        select(
-            func.coalesce(func.sum(AffiliateDay.clicks), 0),
-            func.coalesce(func.sum(AffiliateDay.visitors), 0),
-        ).where(AffiliateDay.partner_id == partner_id)
-    ).one()

@@ -172,24 +172,20 @@ def void(referral, *, reason, actor):
     return voided
 
 
-def _affiliate_commissions(referral):
+def pending_commissions(referral):
+    """The affiliate commissions the referral's first invoice earned that are still held."""
     if referral.first_invoice_id is None:
-        return select(Commission).where(Commission.id.is_(None))
-    return (
+        return []
+    return db.session.scalars(
         select(Commission)
         .join(InvoiceLine, InvoiceLine.id == Commission.invoice_line_id)
         .where(
             InvoiceLine.invoice_id == referral.first_invoice_id,
             Commission.partner_id == referral.partner_id,
             Commission.kind == CommissionKind.AFFILIATE,
+            Commission.status == CommissionStatus.PENDING,
         )
         .order_by(Commission.id)
-    )
-
-
-def pending_commissions(referral):
-    return db.session.scalars(
-        _affiliate_commissions(referral).where(Commission.status == CommissionStatus.PENDING)
     ).all()
 
 

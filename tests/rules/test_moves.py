@@ -439,7 +439,8 @@ def test_undo_moves_everything_back(site):
         moves.undo(move, actor=partner.user)
 
 
-def test_undo_is_refused_once_a_moved_product_changed(app):
+def moved_into_a_client_panel():
+    """A partner's product on a.com, moved into a client panel where it holds every group."""
     partner = factories.create_partner()
     source = factories.create_panel(partner.user, products=[("hosting", "a.com")])
     client = factories.create_panel(name="Client")
@@ -447,6 +448,11 @@ def test_undo_is_refused_once_a_moved_product_changed(app):
     anchor = source.products[0]
     move = moves.move_to(partner.user, source, anchor, moves.fingerprint([anchor]), client)
     db.session.commit()
+    return partner, client, anchor, move
+
+
+def test_undo_is_refused_once_a_moved_product_changed(app):
+    partner, client, anchor, move = moved_into_a_client_panel()
     product = db.session.get(Product, anchor.id)
     product.auto_renew = True  # the client's owner changes a setting
     db.session.commit()
@@ -630,13 +636,7 @@ def test_a_move_the_client_accepted_cannot_be_undone_by_the_partner(site):
 
 
 def test_undo_needs_web_services_in_a_client_panel(app):
-    partner = factories.create_partner()
-    source = factories.create_panel(partner.user, products=[("hosting", "a.com")])
-    client = factories.create_panel(name="Client")
-    factories.link_client(partner, client, ALL_GROUPS)
-    anchor = source.products[0]
-    move = moves.move_to(partner.user, source, anchor, moves.fingerprint([anchor]), client)
-    db.session.commit()
+    partner, client, _anchor, move = moved_into_a_client_panel()
     assert moves.undo_refusal(move, user=partner.user) is None
     grant = panels.grant_of(client, partner.user)
     panels.set_groups(grant, Group.BILLING, actor=client.owner)  # the client keeps web for itself

@@ -1,6 +1,7 @@
 """The partner's Affiliate page and the staff's affiliate figures (DESIGN.md 3.4, 3.7)."""
 
 import io
+from urllib.parse import urlencode
 
 import segno
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -44,13 +45,7 @@ def link_of(partner, path=None):
     host = current_app.config["AFFILIATE_LINK_BASE_URL"]
     if host:  # the link host, when the redirect runs apart from the app
         base = host + url_for("affiliate.follow", number=str(partner.number))
-    return f"{base}?{_query(path)}" if path else base
-
-
-def _query(path):
-    from urllib.parse import urlencode
-
-    return urlencode({"to": path})
+    return f"{base}?{urlencode({'to': path})}" if path else base
 
 
 def qr_svg(text):
