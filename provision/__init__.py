@@ -1,0 +1,6 @@
+"""Provisioning: the desired state of domains, sites and mail, handed to the hosting servers.
+
+The panel writes the desired state and an outbox entry in one transaction (rules.services);
+``flask provision run`` (provision.worker) hands the entries to the configured backend
+(provision.backends). docs/provisioning.md describes the backend interface.
+"""

@@ -1,0 +1,1 @@
+"""Backends apply the desired state to the hosting servers; docs/provisioning.md says how."""
