@@ -11,10 +11,14 @@ PORT ?= 8000
 .PHONY: run test install install-test translations lint format vendor clean
 
 ## run: install, migrate the SQLite database under instance/, load the demo data, serve on :8000
+##      with the provisioning worker beside it
 run: install
 	APP_ENV=development $(FLASK) db upgrade
 	APP_ENV=development $(FLASK) demo seed --base-url http://$(HOST):$(PORT)
-	APP_ENV=development $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) \
+	@# the provisioning worker writes zone files and mail maps under instance/provision
+	APP_ENV=development $(FLASK) provision run & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		APP_ENV=development $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) \
 		--access-logfile - wsgi:app
 
 ## test: install with the test extras and run the whole suite

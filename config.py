@@ -143,6 +143,23 @@ class Config:
     #: the one-time affiliate commission until staff sets another (basis points of the net)
     AFFILIATE_RATE_BP = _env_int("AFFILIATE_RATE_BP", 2000)
 
+    #: provisioning: "files" writes zone files and mail maps under PROVISION_DIR
+    #: (docs/provisioning.md); another backend is named by its dotted path, module:Class
+    PROVISION_BACKEND = _env("PROVISION_BACKEND", "files")
+    PROVISION_DIR = Path(_env("PROVISION_DIR", str(INSTANCE_DIR / "provision")))
+    #: the host's nameservers: a domain on them has its zone served here
+    PROVISION_NAMESERVERS = tuple(
+        _env("PROVISION_NAMESERVERS", "ns1.hosting.example,ns2.hosting.example").split(",")
+    )
+    PROVISION_HOSTMASTER = _env("PROVISION_HOSTMASTER", "hostmaster.hosting.example")
+    #: tries before an entry is marked failed; the wait doubles from PROVISION_RETRY_SECONDS
+    PROVISION_MAX_ATTEMPTS = _env_int("PROVISION_MAX_ATTEMPTS", 8)
+    PROVISION_RETRY_SECONDS = _env_int("PROVISION_RETRY_SECONDS", 30)
+    #: a worker's claim on an entry lapses after this, if it died while applying
+    PROVISION_CLAIM_SECONDS = _env_int("PROVISION_CLAIM_SECONDS", 300)
+    #: the PHP versions a site can run, the first one for new sites
+    PHP_VERSIONS = tuple(_env("PHP_VERSIONS", "8.3,8.4,8.2,8.1").split(","))
+
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
     EMAIL_VERIFICATION_MAX_AGE = timedelta(days=7)
     #: Argon2id cost (argon2-cffi's RFC 9106 low-memory profile); rehashed on login when changed

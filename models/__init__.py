@@ -57,6 +57,15 @@ from models.ledger import (
 )
 from models.moves import Move, MoveItem, MoveStatus
 from models.partners import ClientLink, Invitation, InvitationKind, Partner, PartnerStatus
+from models.services import (
+    DnsRecord,
+    DomainSettings,
+    MailAlias,
+    Mailbox,
+    ProvisionTask,
+    Site,
+    TaskStatus,
+)
 from models.users import User
 
 __all__ = [
@@ -78,6 +87,8 @@ __all__ = [
     "CommissionKind",
     "CommissionStatus",
     "Counter",
+    "DnsRecord",
+    "DomainSettings",
     "Grant",
     "Group",
     "GroupSet",
@@ -89,6 +100,8 @@ __all__ = [
     "InvoiceStatus",
     "JobMark",
     "LineKind",
+    "MailAlias",
+    "Mailbox",
     "Move",
     "MoveItem",
     "MoveStatus",
@@ -105,8 +118,11 @@ __all__ = [
     "ProductStatus",
     "ProgramSetting",
     "ProviderEvent",
+    "ProvisionTask",
     "Referral",
     "Refund",
+    "Site",
+    "TaskStatus",
     "TopUp",
     "TopUpStatus",
     "Transfer",

@@ -24,6 +24,19 @@ class PlanKind(enum.StrEnum):
     DOMAIN = "domain"
 
 
+#: the mail a new plan of each kind comes with: (mailboxes, their quotas together in MB)
+MAIL_DEFAULTS = {
+    "shared_hosting": (25, 10240),
+    "vps": (100, 51200),
+    "email": (50, 25600),
+}
+
+
+def _mail_default(context, index):
+    kind = context.get_current_parameters().get("kind")
+    return MAIL_DEFAULTS.get(getattr(kind, "value", kind), (0, 0))[index]
+
+
 class Plan(db.Model):
     """A catalogue item [R11-R13]; prices are net (without VAT), in euro cents."""
 
@@ -43,6 +56,14 @@ class Plan(db.Model):
     base_months: Mapped[int] = mapped_column(Integer, default=1)
     #: counts towards the partner's volume tier and gets its discount [R12]
     volume_eligible: Mapped[bool] = mapped_column(default=False)
+    #: mail a product of the plan may hold: how many mailboxes, and their quotas together (MB);
+    #: 0 for plans without mail
+    mailboxes: Mapped[int] = mapped_column(
+        Integer, default=lambda ctx: _mail_default(ctx, 0), server_default="0"
+    )
+    mail_quota_mb: Mapped[int] = mapped_column(
+        Integer, default=lambda ctx: _mail_default(ctx, 1), server_default="0"
+    )
     #: retired plans take no new orders; renewals go on
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -355,9 +355,12 @@ def line_preview(user, item, *, partner_pays=True):
     )
 
 
-def set_auto_renew(user, product, on):
-    """Let the product renew from the managing partner's deposit (or stop it)."""
-    access.require(user, product.panel, Group.BILLING)
+def set_auto_renew(user, product, on, *, need=Group.BILLING):
+    """Let the product renew from the managing partner's deposit (or stop it).
+
+    ``need`` is the group that allows it (billing; the domain page allows it with domains).
+    """
+    access.require(user, product.panel, need)
     if on and not _can_auto_renew(product):
         raise BillingError(
             _l("Auto-renewal pays from a partner's deposit; this panel has no partner for it.")

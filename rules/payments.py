@@ -26,7 +26,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import audit, commissions, ledger, partners, rows
+from rules import audit, commissions, ledger, partners, rows, services
 from rules.billing import AlreadyPaid, BillingError, add_months, payable_by
 from rules.errors import NotFound
 
@@ -156,6 +156,7 @@ def _paid(invoice, via, *, actor, today=None):
             start = product.expires_on
         product.expires_on = add_months(start, line.months)
         product.status = ProductStatus.ACTIVE
+        services.on_activated(product)
     db.session.flush()
     commissions.earn(invoice)
     audit.record(

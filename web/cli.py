@@ -18,6 +18,7 @@ from models import (
     PlanKind,
     PlanPeriod,
     Product,
+    ProductKind,
     Referral,
     User,
     db,
@@ -34,6 +35,7 @@ from rules import (
     panels,
     partners,
     payments,
+    services,
     users,
 )
 from web import mail, notify
@@ -312,6 +314,9 @@ def _seed_studio(studio, people, today):
     )
     _products(dentist, "d-r-petrova.com", today=today, months=(6, 6, 2))
 
+    _seed_services(own, agency)
+    _seed_services(bakery, agency)
+
     # A client panel still waiting for its new owner, and a designer invited to the studio.
     partners.create_client_panel(
         studio,
@@ -328,6 +333,31 @@ def _seed_studio(studio, people, today):
         groups=Group.WEB,
         actor=agency,
     )
+
+
+def _seed_services(panel, actor):
+    """Sites, DNS records and mailboxes as a partner leaves them, queued for the servers."""
+    db.session.flush()
+    for product in sorted(panel.products, key=lambda p: p.id):
+        name = product.domain
+        if product.kind == ProductKind.HOSTING:
+            services.on_activated(product)
+        if product.kind == ProductKind.DOMAIN:
+            for fields in (
+                {"name": "@", "type": "A", "value": "192.0.2.10"},
+                {"name": "@", "type": "AAAA", "value": "2001:db8::10"},
+                {"name": "www", "type": "CNAME", "value": name},
+                {"name": "@", "type": "MX", "priority": "10", "value": "mail." + name},
+                {"name": "mail", "type": "A", "value": "192.0.2.25"},
+                {"name": "@", "type": "TXT", "value": "v=spf1 mx -all"},
+                {"name": "@", "type": "CAA", "value": '0 issue "letsencrypt.org"'},
+            ):
+                services.add_record(product, {"ttl": "3600", **fields}, actor=actor)
+        if product.kind == ProductKind.EMAIL:
+            services.add_mailbox(
+                product, local="office", password=DEMO_PASSWORD, quota="2048", actor=actor
+            )
+            services.add_alias(product, local="info", destinations="office@" + name, actor=actor)
 
 
 @demo.command("seed")
@@ -380,7 +410,38 @@ def jobs_run_command(today):
     )
 
 
+provision_cli = AppGroup("provision", help="Hand the panel's changes to the hosting servers.")
+
+
+@provision_cli.command("run")
+@click.option("--once", is_flag=True, help="Apply what is due now and stop (for cron).")
+@click.option("--poll-seconds", default=5, show_default=True, help="Wait when the queue is empty.")
+def provision_run_command(once, poll_seconds):
+    """Apply the outbox entries through PROVISION_BACKEND; retries failures with back-off."""
+    from provision import worker
+
+    backend = worker.load_backend(current_app.config)
+    options = worker.Options.from_config(current_app.config)
+    if not once:
+        click.echo(f"provision: worker {worker.worker_name()} started; Ctrl+C stops it")
+        worker.run_forever(backend, options, poll_seconds)
+    report = worker.run_once(backend, options)
+    click.echo(
+        f"provision: {report.applied} applied (+{report.settled} covered by them), "
+        f"{report.retrying} to retry, {report.failed} failed"
+    )
+
+
+@provision_cli.command("refresh")
+def provision_refresh_command():
+    """Queue every hosting account's sites again, so certificates and disk usage are reported."""
+    queued = services.refresh_web()
+    db.session.commit()
+    click.echo(f"provision: {queued} hosting account(s) queued for a fresh report")
+
+
 def init_app(app):
     app.cli.add_command(demo)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(provision_cli)

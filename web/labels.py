@@ -21,6 +21,14 @@ from models import (
     WithdrawalStatus,
 )
 
+#: a site's certificate as the backend last reported it
+SSL_STATUS = {
+    "none": _l("requested"),
+    "requested": _l("requested"),
+    "issued": _l("on"),
+    "failed": _l("failed"),
+}
+
 PRODUCT_STATUS = {
     ProductStatus.PENDING: _l("pending"),
     ProductStatus.ACTIVE: _l("active"),

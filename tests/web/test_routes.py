@@ -40,6 +40,22 @@ def panel_args(**extra):
     return lambda w: {"number": w.panel.number, **{k: f(w) for k, f in extra.items()}}
 
 
+def _child_args(product, ids):
+    """URL values of a product's page and of its children (a record, site, mailbox, alias)."""
+    return panel_args(
+        product_id=lambda w: getattr(w, product).id,
+        **{f"{name}_id": (lambda w, name=name: getattr(w, name).id) for name in ids},
+    )
+
+
+def _domain_args(*ids):
+    return _child_args("movable", ids)
+
+
+def _hosting_args(*ids):
+    return _child_args("hosting", ids)
+
+
 #: endpoint -> who may use it and sample URL values
 ROUTES = {
     "static": Route(PUBLIC, {"filename": "app.css"}),
@@ -97,6 +113,45 @@ ROUTES = {
     "moves.cancel": Route(
         PANEL, panel_args(move_id=lambda w: w.pending_move.id), need=OWNER, who="owner"
     ),
+    **{
+        f"domains.{name}": Route(PANEL, _domain_args(*ids), need=Group.DOMAINS, who="member")
+        for name, ids in {
+            "show": (),
+            "nameservers": (),
+            "add_record": (),
+            "record": ("record",),
+            "edit_record": ("record",),
+            "update_record": ("record",),
+            "delete_record": ("record",),
+            "registrant": (),
+            "auto_renew": (),
+            "auth_code": (),
+        }.items()
+    },
+    **{
+        f"sites.{name}": Route(PANEL, _hosting_args(*ids), need=Group.WEB, who="member")
+        for name, ids in {
+            "show": (),
+            "add": (),
+            "edit": ("site",),
+            "update": ("site",),
+            "delete": ("site",),
+        }.items()
+    },
+    **{
+        f"mail.{name}": Route(PANEL, _hosting_args(*ids), need=Group.EMAIL, who="member")
+        for name, ids in {
+            "show": (),
+            "add_mailbox": (),
+            "mailbox": ("mailbox",),
+            "edit_mailbox": ("mailbox",),
+            "update_mailbox": ("mailbox",),
+            "delete_mailbox": ("mailbox",),
+            "add_alias": (),
+            "delete_alias": ("alias",),
+            "catch_all": (),
+        }.items()
+    },
     "invitations.show": Route(PUBLIC, lambda w: {"token": w.invitee_token}, who="invitee"),
     "invitations.accept": Route(LOGIN, lambda w: {"token": w.invitee_token}, who="invitee"),
     "invitations.decline": Route(LOGIN, lambda w: {"token": w.invitee_token}, who="invitee"),

@@ -7,13 +7,17 @@ from datetime import timedelta
 from config import TestConfig
 from models import (
     ALL_GROUPS,
+    DnsRecord,
     Group,
     InvitationKind,
+    MailAlias,
+    Mailbox,
     Move,
     MoveStatus,
     Product,
     ProductKind,
     Referral,
+    Site,
     VatRate,
     db,
     utcnow,
@@ -48,6 +52,13 @@ class World:
     referral: object
     done_move: object
     pending_move: object
+    #: what the domain, web and email groups manage: a record of ``movable`` (a domain), and
+    #: a hosting product with its main site, a mailbox and an alias
+    record: object
+    hosting: object
+    site: object
+    mailbox: object
+    alias: object
 
     def user(self, who):
         return {
@@ -118,8 +129,10 @@ def build_world():
         clicked_at=utcnow(),
     )
     db.session.add(referral)
+    services = _services(panel, movable)
     db.session.commit()
     return World(
+        **services,
         movable=movable,
         referral=referral,
         done_move=done_move,
@@ -143,6 +156,29 @@ def build_world():
         reset_token=users.make_reset_token(member, TestConfig.SECRET_KEY),
         verify_token=users.make_verification_token(member, TestConfig.SECRET_KEY),
     )
+
+
+#: a Dovecot-format hash of "mailbox-password" (made once; the world only needs a stored hash)
+MAILBOX_HASH = "{ARGON2ID}$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$8m5r1m2l0c0I9uWmU0Y0fQ"
+
+
+def _services(panel, domain_product):
+    record = DnsRecord(
+        product_id=domain_product.id, name="www", type="A", ttl=3600, data="192.0.2.1"
+    )
+    hosting = Product(
+        panel_id=panel.id, plan_name="Web", kind=ProductKind.HOSTING, domain="example.info"
+    )
+    db.session.add_all([record, hosting])
+    db.session.flush()
+    site = Site(product_id=hosting.id, host="example.info", docroot="public_html", php="8.3")
+    mailbox = Mailbox(
+        product_id=hosting.id, local="office", password_hash=MAILBOX_HASH, quota_mb=1024
+    )
+    alias = MailAlias(product_id=hosting.id, local="info", destinations=["office@example.info"])
+    db.session.add_all([site, mailbox, alias])
+    db.session.flush()
+    return {"record": record, "hosting": hosting, "site": site, "mailbox": mailbox, "alias": alias}
 
 
 def _moves(owner, panel, partner):

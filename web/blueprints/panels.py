@@ -10,6 +10,7 @@ from sqlalchemy import select
 from models import KIND_GROUP, AuditEntry, Group, Product, db
 from rules import access, listings, moves, panels
 from rules.domains import registrable
+from rules.provisioning import MAIL_KINDS
 from web import htmx
 from web.panel_forms import PanelForm, SearchForm, listing_request
 
@@ -25,7 +26,10 @@ SECTIONS = {
 
 
 def _in_section(product, group):
-    # Billing covers every product: it is where renewals and payments are seen.
+    # Billing covers every product: it is where renewals and payments are seen; a hosting
+    # product's domain takes mail too, so Mail lists it beside the email products.
+    if group == Group.EMAIL and product.kind in MAIL_KINDS:
+        return True
     return group == Group.BILLING or KIND_GROUP[product.kind] == group
 
 

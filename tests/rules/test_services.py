@@ -1,0 +1,574 @@
+"""What the groups manage (rules.services) and the provisioning outbox and worker: every change
+writes its state, audit and queue entry together; refused input writes and queues nothing; the
+worker applies each entry once, retries with back-off, and the zone files pass named-checkzone."""
+
+import itertools
+import os
+import shutil
+import subprocess
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models import (
+    AuditEntry,
+    DnsRecord,
+    MailAlias,
+    Mailbox,
+    Product,
+    ProductStatus,
+    ProvisionTask,
+    Site,
+    TaskStatus,
+    db,
+    utcnow,
+)
+from provision import mailpass, worker
+from provision.backends.base import BackendError, PermanentBackendError
+from provision.backends.files import FilesBackend
+from provision.state import WebFacts
+from rules import moves, provisioning, services
+from rules.errors import DomainError
+from tests import factories
+from tests.concurrency import run_concurrently
+from tests.conftest import skip_or_fail
+
+REQUIRE_BIND = os.environ.get("REQUIRE_BIND") == "1"
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def tasks(status=None):
+    query = select(ProvisionTask).order_by(ProvisionTask.id)
+    if status is not None:
+        query = query.where(ProvisionTask.status == status)
+    return db.session.scalars(query).all()
+
+
+def state_counts():
+    """What a refused change must leave as it was."""
+    return {
+        model: count(model)
+        for model in (DnsRecord, Site, Mailbox, MailAlias, ProvisionTask, AuditEntry)
+    }
+
+
+@pytest.fixture
+def domain(app):
+    panel = factories.create_panel(products=[("domain", "example.com")])
+    return panel.products[0]
+
+
+@pytest.fixture
+def hosting(app):
+    panel = factories.create_panel(products=[("hosting", "example.info")])
+    return panel.products[0]
+
+
+def options(app, **changes):
+    return worker.Options.from_config({**app.config, **changes})
+
+
+def record(domain_product, **fields):
+    fields = {"name": "@", "type": "A", "ttl": "3600", "value": "192.0.2.1", **fields}
+    return services.add_record(domain_product, fields, actor=domain_product.panel.owner)
+
+
+# --- the rules: state, audit and queue together -----------------------------------------
+
+
+def test_a_record_is_written_with_its_audit_and_queue_entry(domain):
+    revision = domain.revision
+    row = record(domain, name="www", value="192.0.2.7")
+    db.session.commit()
+    assert (row.name, row.type, row.ttl, row.data) == ("www", "A", 3600, "192.0.2.7")
+    [task] = tasks()
+    assert (task.target, task.status, task.summary["code"]) == (
+        "zone:example.com",
+        TaskStatus.PENDING,
+        "dns.add",
+    )
+    assert task.product_id == domain.id
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "dns.add")).one()
+    assert entry.details["record"] == "www 3600 A 192.0.2.7"
+    db.session.refresh(domain)
+    assert domain.revision == revision + 1  # a move's undo notices the change
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"value": "256.1.1.1"}, "value", "IPv4"),
+        ({"type": "AAAA", "value": "192.0.2.1"}, "value", "IPv4"),
+        ({"ttl": "59"}, "ttl", "60"),
+        ({"ttl": "604801"}, "ttl", "604800"),
+        ({"name": "bad_label-.example.com."}, "name", ""),
+        ({"name": "www.other.com."}, "name", "example.com"),
+        ({"type": "CNAME", "value": "example.net"}, "name", ""),
+        ({"type": "MX", "value": "mail.example.com"}, "priority", ""),
+        ({"type": "NS", "value": "ns1.example.net"}, "name", ""),
+        ({"type": "SPF", "value": "x"}, "type", ""),
+    ],
+)
+def test_a_refused_record_writes_and_queues_nothing(domain, fields, field, message):
+    db.session.commit()
+    before = state_counts()
+    with pytest.raises(DomainError) as refused:
+        record(domain, **fields)
+    db.session.rollback()
+    assert getattr(refused.value, "field", None) == field
+    assert message in str(refused.value.message)
+    assert state_counts() == before
+
+
+def test_records_that_clash_are_refused(domain):
+    record(domain, name="www", type="CNAME", value="example.com")
+    db.session.commit()
+    before = state_counts()
+    with pytest.raises(DomainError, match="www"):
+        record(domain, name="www", value="192.0.2.1")
+    with pytest.raises(DomainError):
+        record(domain, name="www", type="CNAME", value="example.net")
+    db.session.rollback()
+    assert state_counts() == before
+
+
+def test_an_edit_is_checked_against_the_other_records(domain):
+    first = record(domain, name="a", value="192.0.2.1")
+    record(domain, name="b", type="CNAME", value="example.net")
+    db.session.commit()
+    with pytest.raises(DomainError):
+        services.update_record(
+            domain, first, {"name": "b", "type": "A", "ttl": "60", "value": "192.0.2.9"}, actor=None
+        )
+    db.session.rollback()
+    services.update_record(
+        domain, first, {"name": "a", "type": "A", "ttl": "60", "value": "192.0.2.9"}, actor=None
+    )
+    db.session.commit()
+    assert (first.ttl, first.data) == (60, "192.0.2.9")
+    assert [t.summary["code"] for t in tasks()] == ["dns.add", "dns.add", "dns.update"]
+
+
+def test_custom_nameservers_stop_record_changes_and_unserve_the_zone(app, domain):
+    record(domain)
+    services.set_nameservers(domain, "ns1.other.net\nNS2.other.net.", host=False, actor=None)
+    db.session.commit()
+    assert services.settings_of(domain).nameservers == ["ns1.other.net", "ns2.other.net"]
+    assert [t.target for t in tasks()][-2:] == ["registry:example.com", "zone:example.com"]
+    with pytest.raises(services.OtherNameservers):
+        record(domain, name="x")
+    db.session.rollback()
+    settings = options(app).settings
+    assert provisioning.zone_state("example.com", settings, 1).served is False
+    assert provisioning.registry_state("example.com", settings).nameservers == (
+        "ns1.other.net",
+        "ns2.other.net",
+    )
+    with pytest.raises(DomainError) as refused:
+        services.set_nameservers(domain, "ns1.other.net", host=False, actor=None)
+    assert refused.value.field == "nameservers"
+    services.set_nameservers(domain, "", host=True, actor=None)
+    db.session.commit()
+    assert provisioning.zone_state("example.com", settings, 1).served is True
+
+
+def test_an_inactive_product_changes_nothing(domain):
+    domain.status = ProductStatus.EXPIRED
+    db.session.commit()
+    before = state_counts()
+    with pytest.raises(services.NotActive):
+        record(domain)
+    db.session.rollback()
+    assert state_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"phone": "0888123456"}, "phone"),
+        ({"phone": "+359 888 123 456"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        ({"country": "XX"}, "country"),
+        ({"country": ""}, "country"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"postcode": "<1000>"}, "postcode"),
+    ],
+)
+def test_a_bad_registrant_is_refused(domain, change, field):
+    fields = {
+        "name": "Иван Петров",
+        "organisation": "",
+        "email": "ivan@example.com",
+        "phone": "+359.888123456",
+        "street": "ул. Витоша 1",
+        "city": "София",
+        "postcode": "1000",
+        "country": "bg",
+        **change,
+    }
+    with pytest.raises(DomainError) as refused:
+        services.set_registrant(domain, fields, actor=None)
+    assert refused.value.field == field
+
+
+def test_the_registrant_is_saved_normalised(app, domain):
+    services.set_registrant(
+        domain,
+        {
+            "name": "  Иван   Петров ",
+            "email": "Ivan@Example.com",
+            "phone": "+359.888 123 456",
+            "street": "ул. Витоша 1",
+            "city": "София",
+            "postcode": "1000",
+            "country": "bg",
+        },
+        actor=None,
+    )
+    db.session.commit()
+    registrant = provisioning.registry_state("example.com", options(app).settings).registrant
+    assert (registrant.name, registrant.phone, registrant.country) == (
+        "Иван Петров",
+        "+359.888123456",
+        "BG",
+    )
+
+
+def test_the_auth_code_is_made_once_and_every_showing_is_audited(domain):
+    first = services.reveal_auth_code(domain, actor=domain.panel.owner)
+    again = services.reveal_auth_code(domain, actor=domain.panel.owner)
+    db.session.commit()
+    assert first == again and len(first) == 16
+    assert any(c.isdigit() for c in first) and any(c in "-+=#" for c in first)
+    shown = select(func.count()).where(AuditEntry.action == "domain.auth_code")
+    assert db.session.scalar(shown) == 2
+    assert [t.summary["code"] for t in tasks()] == ["domain.auth_code"]
+
+
+def test_sites_are_the_domain_or_its_subdomains(app, hosting):
+    services.on_activated(hosting)
+    services.on_activated(hosting)  # once only
+    site = services.add_site(
+        hosting, host="Blog.Example.info", docroot="", php="8.3", ssl=True, actor=None
+    )
+    db.session.commit()
+    assert [s.host for s in services.sites_of(hosting)] == ["blog.example.info", "example.info"]
+    assert site.docroot == "public_html/blog"
+    assert [t.summary["code"] for t in tasks()] == ["site.add", "site.add"]
+    for host, docroot, php, field in [
+        ("example.com", "", "8.3", "host"),
+        ("evilexample.info", "", "8.3", "host"),
+        ("blog.example.info", "", "8.3", "host"),  # there already
+        ("shop.example.info", "../etc", "8.3", "docroot"),
+        ("shop.example.info", "/var/www", "8.3", "docroot"),
+        ("shop.example.info", "a/./b", "8.3", "docroot"),
+        ("shop.example.info", ".ssh", "8.3", "docroot"),
+        ("shop.example.info", "public_html/.git", "8.3", "docroot"),
+        ("shop.example.info", "", "5.6", "php"),
+    ]:
+        before = state_counts()
+        with pytest.raises(DomainError) as refused:
+            services.add_site(hosting, host=host, docroot=docroot, php=php, ssl=False, actor=None)
+        db.session.rollback()
+        assert refused.value.field == field, host
+        assert state_counts() == before
+    main = next(s for s in services.sites_of(hosting) if s.host == "example.info")
+    with pytest.raises(DomainError):
+        services.delete_site(hosting, main, actor=None)
+
+
+def test_a_mailbox_keeps_within_the_plan_and_stores_a_dovecot_hash(app):
+    plan = factories.create_plan(kind="email")
+    assert (plan.mailboxes, plan.mail_quota_mb) == (50, 25600)
+    plan.mailboxes, plan.mail_quota_mb = 2, 3000
+    product = factories.add_product(factories.create_panel(), plan, "пример.бг")
+    box = services.add_mailbox(
+        product, local="Office", password="correct horse battery", quota="2000", actor=None
+    )
+    db.session.commit()
+    assert box.local == "office"
+    assert box.password_hash.startswith("{ARGON2ID}$argon2id$")
+    assert mailpass.verify_password(box.password_hash, "correct horse battery")
+    assert provisioning.mail_state("xn--e1afmkfd.xn--90ae").mailboxes[0].local == "office"
+    for fields, field in [
+        ({"local": "sales", "quota": "1001"}, "quota"),  # 2000 + 1001 > 3000
+        ({"local": "sales", "quota": "0"}, "quota"),
+        ({"local": "sales", "quota": "lots"}, "quota"),
+        ({"local": "sales@example.com"}, "local"),  # not this product's domain
+        ({"local": "office"}, "local"),  # taken
+        ({"local": ".sales"}, "local"),
+        ({"local": "sa..les"}, "local"),
+        ({"local": "sales", "password": "short"}, "password"),
+        ({"local": "sales", "password": "password123"}, "password"),  # among the commonest
+    ]:
+        before = state_counts()
+        values = {"password": "a long enough secret", "quota": "500", **fields}
+        with pytest.raises(DomainError) as refused:
+            services.add_mailbox(product, actor=None, **values)
+        db.session.rollback()
+        assert refused.value.field == field, fields
+        assert state_counts() == before
+    services.add_mailbox(
+        product, local="sales@ПРИМЕР.бг", password="a long enough secret", quota="500", actor=None
+    )
+    with pytest.raises(DomainError, match="2 mailboxes"):
+        services.add_mailbox(
+            product, local="third", password="a long enough secret", quota="1", actor=None
+        )
+
+
+def test_aliases_and_the_catch_all(app, hosting):
+    alias = services.add_alias(
+        hosting, local="info", destinations="a@example.com, B@Example.COM;a@example.com", actor=None
+    )
+    assert alias.destinations == ["a@example.com", "b@example.com"]
+    for local, destinations, field in [
+        ("info", "c@example.com", "local"),
+        ("sales", "", "destinations"),
+        ("sales", "not an address", "destinations"),
+        ("sales", "sales@example.info", "destinations"),
+        ("sales", ",".join(f"u{i}@example.com" for i in range(21)), "destinations"),
+    ]:
+        with pytest.raises(DomainError) as refused:
+            services.add_alias(hosting, local=local, destinations=destinations, actor=None)
+        assert refused.value.field == field, destinations
+    assert services.set_catch_all(hosting, "office@example.info", actor=None)
+    assert not services.set_catch_all(hosting, "office@example.info", actor=None)
+    db.session.commit()
+    state = provisioning.mail_state("example.info")
+    assert [(a.local, a.destinations) for a in state.aliases] == [
+        ("", ("office@example.info",)),
+        ("info", ("a@example.com", "b@example.com")),
+    ]
+    assert services.set_catch_all(hosting, "", actor=None)
+    db.session.commit()
+    assert [a.local for a in provisioning.mail_state("example.info").aliases] == ["info"]
+
+
+def test_a_moved_bundle_carries_its_records_sites_and_mailboxes(app):
+    owner = factories.create_user()
+    source = factories.create_panel(owner, products=[("domain", "example.com")])
+    web = Product(
+        panel_id=source.id,
+        plan_name="Web",
+        kind=services.ProductKind.HOSTING,
+        domain="blog.example.com",
+    )
+    db.session.add(web)
+    db.session.flush()
+    domain = next(p for p in source.products if p.kind.value == "domain")
+    record(domain, name="www")
+    services.on_activated(web)
+    services.add_mailbox(web, local="me", password="a long enough secret", quota="10", actor=None)
+    target = factories.create_panel(owner)
+    db.session.commit()
+    bundle = moves.bundle_of(domain)
+    moves.move_to(owner, source, domain, moves.fingerprint(bundle), target)
+    db.session.commit()
+    assert services.product_of(target, domain.id, [services.ProductKind.DOMAIN]) == domain
+    assert [r.name for r in services.records_of(domain)] == ["www"]
+    assert [s.host for s in services.sites_of(web)] == ["blog.example.com"]
+    assert [m.local for m in services.mailboxes_of(web)] == ["me"]
+    with pytest.raises(DomainError):
+        services.product_of(source, domain.id, [services.ProductKind.DOMAIN])
+
+
+# --- the worker ---------------------------------------------------------------------------
+
+
+class Recording:
+    """A backend that remembers what it applied, and can fail or be slow on purpose."""
+
+    def __init__(self, failures=0, error=BackendError, delay=0.0):
+        self.calls, self.failures, self.error, self.delay = [], failures, error, delay
+        self.lock = threading.Lock()
+
+    def _apply(self, state):
+        start = time.monotonic()
+        with self.lock:
+            if self.failures:
+                self.failures -= 1
+                raise self.error("the server said no")
+        time.sleep(self.delay)
+        with self.lock:
+            self.calls.append((state.domain, start, time.monotonic()))
+
+    apply_zone = apply_registry = apply_mail = _apply
+
+    def apply_web(self, state):
+        self._apply(state)
+        return WebFacts()
+
+
+def test_one_apply_settles_every_entry_of_the_target_written_before_it(app, domain):
+    for name in ("a", "b", "c"):
+        record(domain, name=name)
+    db.session.commit()
+    backend = Recording()
+    report = worker.run_once(backend, options(app), worker="w1")
+    assert (report.applied, report.settled) == (1, 2)
+    assert [call[0] for call in backend.calls] == ["example.com"]
+    first = tasks()[0]
+    assert {(t.status, t.applied_by_id) for t in tasks()} == {(TaskStatus.APPLIED, first.id)}
+    assert worker.run_once(backend, options(app), worker="w1").applied == 0
+
+
+def test_a_failed_apply_retries_with_back_off_and_then_succeeds_once(app, domain):
+    record(domain)
+    db.session.commit()
+    backend = Recording(failures=2)
+    opts = options(app, PROVISION_RETRY_SECONDS=30)
+    assert worker.run_once(backend, opts, worker="w1").retrying == 1
+    [task] = tasks()
+    assert (task.status, task.attempts, task.last_error) == (
+        TaskStatus.PENDING,
+        1,
+        "the server said no",
+    )
+    assert task.next_attempt_at > utcnow() + timedelta(seconds=25)
+    assert worker.run_once(backend, opts, worker="w1").retrying == 0  # not due yet
+    for expected_wait in (60, 0):
+        task.next_attempt_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        worker.run_once(backend, opts, worker="w1")
+        db.session.refresh(task)
+        if expected_wait:
+            assert task.next_attempt_at > utcnow() + timedelta(seconds=expected_wait - 5)
+    assert (task.status, task.attempts, task.last_error) == (TaskStatus.APPLIED, 3, None)
+    assert len(backend.calls) == 1
+    assert worker.run_once(backend, opts, worker="w1").applied == 0
+
+
+def test_a_permanent_failure_or_the_last_attempt_marks_the_entry_failed(app, domain):
+    record(domain)
+    db.session.commit()
+    backend = Recording(failures=1, error=PermanentBackendError)
+    assert worker.run_once(backend, options(app), worker="w1").failed == 1
+    assert tasks()[0].status == TaskStatus.FAILED
+    # a later change of the target is not held up by the failed entry
+    record(domain, name="www")
+    db.session.commit()
+    assert worker.run_once(backend, options(app), worker="w1").applied == 1
+    record(domain, name="ftp")
+    db.session.commit()
+    backend = Recording(failures=5)
+    worker.run_once(backend, options(app, PROVISION_MAX_ATTEMPTS=1), worker="w1")
+    assert tasks()[-1].status == TaskStatus.FAILED
+
+
+def test_a_crashed_workers_claim_lapses(app, domain):
+    record(domain)
+    db.session.commit()
+    opts = options(app, PROVISION_CLAIM_SECONDS=60)
+    assert worker.claim("dead", opts) is not None
+    assert worker.claim("w2", opts) is None  # the claim holds
+    later = utcnow() + timedelta(seconds=61)
+    task = worker.claim("w2", opts, now=later)
+    assert (task.claimed_by, task.attempts) == ("w2", 2)
+
+
+def test_two_workers_never_apply_the_same_entry_twice(app):
+    owner = factories.create_user()
+    products = []
+    for i in range(4):
+        panel = factories.create_panel(owner, products=[("domain", f"d{i}.example")])
+        products.append(panel.products[0])
+    for product in products:
+        for name in ("a", "b"):
+            record(product, name=name)
+    db.session.commit()
+    backend = Recording(delay=0.05)
+    opts = options(app)
+
+    def work(i):
+        report = worker.Report()
+        for _ in range(3):  # keep claiming while the other worker holds targets
+            done = worker.run_once(backend, opts, worker=f"w{i}")
+            report.applied += done.applied
+        return report
+
+    results = run_concurrently(app, 2, work)
+    assert all(isinstance(r, worker.Report) for r in results), results
+    db.session.expire_all()
+    assert {t.status for t in tasks()} == {TaskStatus.APPLIED}
+    # every backend call came from one claim that settled itself: none was applied twice
+    self_settled = [t for t in tasks() if t.applied_by_id == t.id]
+    assert len(backend.calls) == len(self_settled) == sum(r.applied for r in results)
+    for domain_name in {call[0] for call in backend.calls}:
+        spans = sorted((s, e) for d, s, e in backend.calls if d == domain_name)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), domain_name
+
+
+def test_the_files_backend_gets_zones_serials_and_mail_maps(app, domain, tmp_path):
+    record(domain, name="www")
+    box_product = factories.create_panel(products=[("email", "example.com")]).products[0]
+    services.add_mailbox(
+        box_product, local="office", password="a long enough secret", quota="100", actor=None
+    )
+    db.session.commit()
+    backend = FilesBackend(tmp_path)
+    assert worker.run_once(backend, options(app), worker="w1").applied == 2
+    zone = (tmp_path / "zones" / "example.com.zone").read_text()
+    serial = provisioning.zone_serial("example.com")
+    assert str(serial) in zone and "www" in zone and "192.0.2.1" in zone
+    assert "office@example.com" in (tmp_path / "mail" / "virtual_mailbox_maps").read_text()
+    record(domain, name="ftp")
+    db.session.commit()
+    worker.run_once(backend, options(app), worker="w1")
+    assert provisioning.zone_serial("example.com") == serial + 1
+    assert str(serial + 1) in (tmp_path / "zones" / "example.com.zone").read_text()
+
+
+def test_the_demo_zones_pass_named_checkzone(app, cli, tmp_path):
+    checkzone = shutil.which("named-checkzone")
+    if checkzone is None:
+        skip_or_fail(REQUIRE_BIND, "named-checkzone is missing (apt-get install bind9-utils)")
+    assert cli.invoke(args=["demo", "seed"]).exit_code == 0
+    backend = FilesBackend(tmp_path)
+    report = worker.run_once(backend, options(app), worker="w1")
+    assert report.failed == report.retrying == 0
+    zones = sorted((tmp_path / "zones").glob("*.zone"))
+    assert len(zones) >= 3
+    for path in zones:
+        domain_name = path.name.removesuffix(".zone")
+        result = subprocess.run(
+            [checkzone, "-k", "fail", "-n", "fail", domain_name, str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert {t.status for t in tasks()} == {TaskStatus.APPLIED}
+
+
+def test_a_refresh_reports_an_issued_certificate_and_the_disk_usage(app, hosting, tmp_path):
+    services.on_activated(hosting)
+    site = services.add_site(
+        hosting, host="shop.example.info", docroot="", php="8.3", ssl=True, actor=None
+    )
+    db.session.commit()
+    backend = FilesBackend(tmp_path)
+    worker.run_once(backend, options(app), worker="w1")
+    db.session.refresh(site)
+    assert (site.ssl_status, site.disk_bytes) == ("requested", 0)
+    assert (tmp_path / "web" / "ssl-requests" / "shop.example.info").exists()
+    certificate = tmp_path / "web" / "certs" / "shop.example.info" / "fullchain.pem"
+    certificate.parent.mkdir(parents=True)
+    certificate.write_text("-----BEGIN CERTIFICATE-----\n")
+    home = next((tmp_path / "web" / "home").iterdir())
+    (home / "public_html" / "index.html").write_text("x" * 1000)
+    revision = hosting.revision
+    assert services.refresh_web() == 1
+    db.session.commit()
+    worker.run_once(backend, options(app), worker="w1")
+    db.session.refresh(site)
+    db.session.refresh(hosting)
+    assert (site.ssl_status, site.disk_bytes) == ("issued", 1000)
+    assert hosting.revision == revision  # a refresh is not a change of the product

@@ -1,0 +1,129 @@
+"""Forms of the domain, site and mail pages. The rules (rules.dns, rules.services) validate the
+values; a refusal is put on the field it names (``put_error``)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from rules import dns
+from rules.services import REGISTRANT_LIMITS
+
+
+def put_error(form, error):
+    """Show a rule's refusal on the field it names, else above the form."""
+    field = getattr(error, "field", None)
+    if field and field in form:
+        form[field].errors = [*form[field].errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+class RecordForm(FlaskForm):
+    name = StringField(
+        _l("Name"), validators=[Length(max=300)], description=_l("@ for the domain itself")
+    )
+    type = SelectField(_l("Type"), choices=[SelectChoice(t, t) for t in dns.TYPES])
+    ttl = StringField(_l("TTL, seconds"), default=str(dns.DEFAULT_TTL), validators=[Length(max=12)])
+    priority = StringField(
+        _l("Priority"), validators=[Length(max=12)], description=_l("MX and SRV only")
+    )
+    value = StringField(_l("Value"), validators=[Length(max=5000)])
+
+    def fields_dict(self):
+        return {key: self[key].data for key in ("name", "type", "ttl", "priority", "value")}
+
+
+class NameserversForm(FlaskForm):
+    use = RadioField(
+        _l("Nameservers"),
+        choices=[
+            SelectChoice("host", _l("The host's nameservers (DNS records below are served)")),
+            SelectChoice("custom", _l("Other nameservers")),
+        ],
+        default="host",
+    )
+    lines = TextAreaField(
+        _l("Other nameservers, one per line"),
+        validators=[Length(max=4000)],
+        render_kw={"rows": 4},
+    )
+
+
+class RegistrantForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    organisation = StringField(_l("Organisation (optional)"), validators=[Length(max=200)])
+    email = EmailField(_l("Email"), validators=[Length(max=300)])
+    phone = StringField(
+        _l("Phone"), validators=[Length(max=40)], description=_l("as +359.888123456")
+    )
+    street = StringField(_l("Street address"), validators=[Length(max=300)])
+    city = StringField(_l("City"), validators=[Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[Length(max=40)])
+    country = SelectField(_l("Country"))
+
+    def fields_dict(self):
+        return {key: self[key].data for key in REGISTRANT_LIMITS}
+
+
+class SwitchForm(FlaskForm):
+    """A one-button switch: ``on`` is "1" to switch on, anything else to switch off."""
+
+    on = HiddenField()
+
+
+class SiteForm(FlaskForm):
+    host = StringField(_l("Site address"), validators=[Length(max=300)])
+    docroot = StringField(
+        _l("Folder (document root)"),
+        validators=[Length(max=300)],
+        description=_l("inside the hosting account, such as public_html/blog"),
+    )
+    php = SelectField(_l("PHP version"))
+    ssl = BooleanField(_l("HTTPS with a free Let's Encrypt certificate"))
+
+
+class SiteEditForm(FlaskForm):
+    docroot = StringField(_l("Folder (document root)"), validators=[Length(max=300)])
+    php = SelectField(_l("PHP version"))
+    ssl = BooleanField(_l("HTTPS with a free Let's Encrypt certificate"))
+
+
+class MailboxForm(FlaskForm):
+    local = StringField(_l("Address"), validators=[Length(max=300)])
+    password = PasswordField(_l("Password"), validators=[Length(max=200)])
+    quota = StringField(_l("Quota, MB"), default="1024", validators=[Length(max=12)])
+
+
+class MailboxEditForm(FlaskForm):
+    quota = StringField(_l("Quota, MB"), validators=[Length(max=12)])
+    password = PasswordField(
+        _l("New password"), validators=[Length(max=200)], description=_l("empty: keep the password")
+    )
+
+
+class AliasForm(FlaskForm):
+    local = StringField(_l("Address"), validators=[Length(max=300)])
+    destinations = StringField(
+        _l("Sends mail to"),
+        validators=[Length(max=6000)],
+        description=_l("one or more addresses, separated by commas"),
+    )
+
+
+class CatchAllForm(FlaskForm):
+    destination = EmailField(
+        _l("Mail to unknown addresses goes to"),
+        validators=[Length(max=300)],
+        description=_l("empty: refuse it"),
+    )
