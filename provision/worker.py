@@ -2,11 +2,13 @@
 state through the backend, settle it (and the entries of the same target it covered).
 
 One entry per target is applied at a time, oldest first: an entry can be claimed only while no
-older entry of its target waits and no other entry of its target is being applied. The claim
-is one conditional UPDATE (a compare-and-set on both SQLite and PostgreSQL), committed before
-the backend is called, so two workers never apply the same entry. A worker that dies while
-applying loses its claim after PROVISION_CLAIM_SECONDS; the entry is then applied again,
-which is harmless because states are whole (docs/provisioning.md).
+older entry of its target waits and no other entry of its target is claimed (even one whose
+claim lapsed: it is claimed again first). The claim is one conditional UPDATE (a
+compare-and-set on both SQLite and PostgreSQL), committed before the backend is called, so two
+workers never apply the same entry. A worker that dies while applying loses its claim after
+PROVISION_CLAIM_SECONDS; the entry is then applied again, which is harmless because states are
+whole (docs/provisioning.md). A slow worker that finds its claim lost when it is done queues the
+target once more, so the newest state is applied last.
 """
 
 import importlib
@@ -17,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from models import ProvisionTask, TaskStatus, db, utcnow
@@ -89,7 +91,7 @@ def claim(worker, options, now=None):
         other.id != ProvisionTask.id,
         or_(
             and_(other.status == TaskStatus.PENDING, other.id < ProvisionTask.id),
-            and_(other.status == TaskStatus.RUNNING, other.claimed_until >= now),
+            other.status == TaskStatus.RUNNING,
         ),
     )
     candidates = db.session.scalars(
@@ -112,8 +114,15 @@ def claim(worker, options, now=None):
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-        if result.rowcount == 1:
-            return db.session.get(ProvisionTask, task_id, populate_existing=True)
+        if result.rowcount != 1:
+            continue
+        task = db.session.get(ProvisionTask, task_id, populate_existing=True)
+        if task.attempts > options.max_attempts:  # its workers kept dying while applying it
+            _failed(
+                task, worker, options, PermanentBackendError("the worker stopped while applying it")
+            )
+            continue
+        return task
     return None
 
 
@@ -124,15 +133,20 @@ def apply(task, backend, worker, options, today=None):
     server never holds the database (SQLite's write lock above all) while it works.
     """
     kind, _, domain = task.target.partition(":")
-    # Entries of the target committed before the state is read are covered by this apply.
-    horizon = db.session.scalar(
-        select(func.max(ProvisionTask.id)).where(
-            ProvisionTask.target == task.target, ProvisionTask.status == TaskStatus.PENDING
+    # The entries of the target committed before the state is read are covered by this apply;
+    # their ids are read first (on PostgreSQL an id says nothing of when its entry committed).
+    covered = db.session.scalars(
+        select(ProvisionTask.id).where(
+            ProvisionTask.target == task.target,
+            ProvisionTask.status.in_([TaskStatus.PENDING, TaskStatus.FAILED]),
+            ProvisionTask.id != task.id,
         )
-    )
-    serial = None
+    ).all()
     if kind == provisioning.ZONE:
+        # The serial is taken for good before the backend runs: a zone written and then
+        # reported as failed, or a lost claim, never shows new data under an old serial.
         serial = provisioning.next_serial(provisioning.zone_serial(domain), today or date.today())
+        provisioning.set_zone_serial(domain, serial)
         desired = provisioning.zone_state(domain, options.settings, serial)
     elif kind == provisioning.REGISTRY:
         desired = provisioning.registry_state(domain, options.settings)
@@ -142,7 +156,7 @@ def apply(task, backend, worker, options, today=None):
         desired = provisioning.web_state(domain)
     else:
         desired = None
-    db.session.rollback()
+    db.session.commit()
     try:
         if desired is None:
             raise PermanentBackendError(f"unknown target {task.target!r}")
@@ -152,14 +166,12 @@ def apply(task, backend, worker, options, today=None):
     except Exception as error:  # a bug in a backend must not stop the queue
         log.exception("provisioning %s failed", task.target)
         return _failed(task, worker, options, BackendError(f"{type(error).__name__}: {error}"))
-    if serial is not None:
-        provisioning.set_zone_serial(domain, serial)
     if kind == provisioning.WEB:
         provisioning.record_web_facts(domain, facts)
-    return _settle(task, worker, horizon)
+    return _settle(task, worker, covered)
 
 
-def _settle(task, worker, horizon):
+def _settle(task, worker, covered):
     now = utcnow()
     mine = db.session.execute(
         update(ProvisionTask)
@@ -178,30 +190,48 @@ def _settle(task, worker, horizon):
         )
         .execution_options(synchronize_session=False)
     )
-    if mine.rowcount != 1:  # the claim lapsed and another worker took the entry over
-        db.session.rollback()
-        return "lost"
-    covered = 0
-    if horizon is not None:
-        covered = db.session.execute(
+    if mine.rowcount != 1:
+        return _lost(task)
+    settled = 0
+    if covered:
+        # earlier failed entries too: their change is on the servers now, with the rest
+        settled = db.session.execute(
             update(ProvisionTask)
             .where(
-                ProvisionTask.target == task.target,
-                ProvisionTask.status == TaskStatus.PENDING,
-                ProvisionTask.id <= horizon,
+                ProvisionTask.id.in_(covered),
+                ProvisionTask.status.in_([TaskStatus.PENDING, TaskStatus.FAILED]),
             )
             .values(status=TaskStatus.APPLIED, applied_by_id=task.id, applied_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
     db.session.commit()
-    return ("applied", covered)
+    return ("applied", settled)
+
+
+def _lost(task):
+    """The claim lapsed while the backend worked and another worker took the entry over: what
+    this worker wrote may be older than what the other one did, so the target goes once more."""
+    db.session.rollback()
+    db.session.add(
+        ProvisionTask(
+            product_id=task.product_id,
+            target=task.target,
+            summary={"code": "provision.again"},
+            status=TaskStatus.PENDING,
+            next_attempt_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    return "lost"
 
 
 def _failed(task, worker, options, error):
     task = db.session.get(ProvisionTask, task.id, populate_existing=True)
-    if task is None or task.claimed_by != worker or task.status != TaskStatus.RUNNING:
+    if task is None:
         db.session.rollback()
         return "lost"
+    if task.claimed_by != worker or task.status != TaskStatus.RUNNING:
+        return _lost(task)
     final = isinstance(error, PermanentBackendError) or task.attempts >= options.max_attempts
     task.last_error = str(error)[:1000] or type(error).__name__
     task.claimed_by = None
@@ -209,11 +239,26 @@ def _failed(task, worker, options, error):
     if final:
         task.status = TaskStatus.FAILED
     else:
-        wait = timedelta(seconds=options.retry_seconds * 2 ** (task.attempts - 1))
+        wait = timedelta(seconds=options.retry_seconds * 2 ** min(task.attempts - 1, 20))
         task.status = TaskStatus.PENDING
         task.next_attempt_at = utcnow() + min(wait, MAX_BACKOFF)
     db.session.commit()
     return "failed" if final else "retrying"
+
+
+def retry_failed(product_id=None):
+    """Queue the failed entries again (after the cause is fixed); return how many."""
+    query = (
+        update(ProvisionTask)
+        .where(ProvisionTask.status == TaskStatus.FAILED)
+        .values(status=TaskStatus.PENDING, attempts=0, next_attempt_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if product_id is not None:
+        query = query.where(ProvisionTask.product_id == product_id)
+    count = db.session.execute(query).rowcount
+    db.session.commit()
+    return count
 
 
 def run_once(backend, options, worker=None, limit=None):

@@ -26,10 +26,20 @@ from models import (
     Plan,
     PlanKind,
     Product,
+    ProductKind,
     ProductStatus,
     db,
 )
-from rules import access, audit, catalogue, commissions, domains, panels, partners
+from rules import (
+    access,
+    audit,
+    catalogue,
+    commissions,
+    domains,
+    panels,
+    partners,
+    provisioning,
+)
 from rules.errors import DomainError, NotFound
 from rules.numbers import next_number
 from rules.pricing import percent_of, price_line
@@ -365,10 +375,14 @@ def set_auto_renew(user, product, on, *, need=Group.BILLING):
         raise BillingError(
             _l("Auto-renewal pays from a partner's deposit; this panel has no partner for it.")
         )
+    changed = product.auto_renew != bool(on)
     product.auto_renew = bool(on)
     audit.record(
         "product.auto_renew", actor=user, panel=product.panel, domain=product.domain, on=bool(on)
     )
+    if changed and product.kind == ProductKind.DOMAIN and product.domain:
+        # the registry renews the domain by itself, or not, from now on
+        provisioning.enqueue(product, provisioning.REGISTRY, "product.auto_renew", on=bool(on))
 
 
 def _can_auto_renew(product):

@@ -22,6 +22,8 @@ from rules.money import MAX_PRICE_CENTS
 
 CODE = re.compile(r"[a-z0-9][a-z0-9.-]{0,39}")
 MAX_MONTHS = 120
+MAX_MAILBOXES = 10_000
+MAX_MAIL_MB = 10_000_000
 #: business days (when a VAT change starts, what "today" is) are Bulgaria's
 BUSINESS_TIMEZONE = ZoneInfo("Europe/Sofia")
 #: how far ahead a VAT change can be scheduled
@@ -44,6 +46,10 @@ class PlanChange:
     retired: bool
     #: {months: discount in basis points}
     periods: dict
+    #: mail of a product of the plan: how many mailboxes and their quotas together (MB);
+    #: None keeps what the plan has (a new plan: what its kind comes with)
+    mailboxes: int | None = None
+    mail_quota_mb: int | None = None
 
 
 def _check_plan(change):
@@ -63,6 +69,11 @@ def _check_plan(change):
         raise CatalogueError(_l("Only shared hosting plans count towards volume tiers."))
     if not change.periods:
         raise CatalogueError(_l("Offer the plan for at least one period."))
+    for value, most in ((change.mailboxes, MAX_MAILBOXES), (change.mail_quota_mb, MAX_MAIL_MB)):
+        if value is not None and not 0 <= value <= most:
+            raise CatalogueError(
+                _l("Mailboxes and mail quota are whole numbers from 0 to %(most)s.", most=most)
+            )
     previous = -1
     for months in sorted(change.periods):
         discount = change.periods[months]
@@ -90,6 +101,8 @@ def _snapshot(plan):
         "price_cents": plan.price_cents,
         "base_months": plan.base_months,
         "volume_eligible": plan.volume_eligible,
+        "mailboxes": plan.mailboxes,
+        "mail_quota_mb": plan.mail_quota_mb,
         "retired": plan.retired_at is not None,
         # keys say their unit (_cents, _bp), so the audit log can show them as money or percent
         "periods_bp": {str(p.months): p.discount_bp for p in plan.periods},
@@ -124,6 +137,10 @@ def save_plan(plan, change, *, actor):
     plan.name_en = change.name_en.strip()
     plan.price_cents = change.price_cents
     plan.volume_eligible = change.volume_eligible
+    if change.mailboxes is not None:
+        plan.mailboxes = change.mailboxes
+    if change.mail_quota_mb is not None:
+        plan.mail_quota_mb = change.mail_quota_mb
     if change.retired and plan.retired_at is None:
         plan.retired_at = utcnow()
     elif not change.retired:

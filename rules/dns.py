@@ -645,11 +645,22 @@ def check_clash(existing, new, *, replacing=None, zone=None):
     def shown(record_name):
         return display_name(zone, record_name) if zone else _unicode(record_name)
 
-    for key, record in existing:
-        if replacing is not None and key == replacing:
-            continue
+    others = [(k, r) for k, r in existing if replacing is None or k != replacing]
+    _check_delegations(others, new, shown)
+    for _key, record in others:
         if record.name != new.name:
             continue
+        if record.type == new.type and record.ttl != new.ttl and record.data != new.data:
+            raise InvalidRecord(
+                _l(
+                    "The %(type)s records of %(name)s share one TTL: use %(ttl)s, as the "
+                    "others have, or change theirs first.",
+                    type=new.type,
+                    name=shown(new.name),
+                    ttl=record.ttl,
+                ),
+                field="ttl",
+            )
         if record.type == new.type and record.data == new.data:
             raise InvalidRecord(
                 _l(
@@ -672,6 +683,33 @@ def check_clash(existing, new, *, replacing=None, zone=None):
             raise InvalidRecord(
                 _l(
                     "%(name)s already has other records, so it cannot be an alias (CNAME).",
+                    name=shown(new.name),
+                ),
+                field="name",
+            )
+
+
+def _below(name, parent):
+    """Whether relative ``name`` is ``parent`` or under it ("a.sub" under "sub")."""
+    return parent != "@" and (name == parent or name.endswith("." + parent))
+
+
+def _check_delegations(others, new, shown):
+    """A subdomain delegated by NS is served elsewhere: no other records at it or below it."""
+    for _key, record in others:
+        if record.type == "NS" and new.type != "NS" and _below(new.name, record.name):
+            raise InvalidRecord(
+                _l(
+                    "%(name)s is delegated to other nameservers (NS), so records here at it "
+                    "or below it are not served.",
+                    name=shown(record.name),
+                ),
+                field="name",
+            )
+        if new.type == "NS" and record.type != "NS" and _below(record.name, new.name):
+            raise InvalidRecord(
+                _l(
+                    "%(name)s has records here, so it cannot be delegated (NS): remove them first.",
                     name=shown(new.name),
                 ),
                 field="name",

@@ -28,7 +28,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import access, billing, catalogue, commissions, ledger, payments
+from rules import access, billing, catalogue, commissions, ledger, payments, services
 
 #: renewal invoices are issued this many days before expiry
 NOTICE_DAYS = 30
@@ -143,6 +143,7 @@ def run(today=None):
             _remind(product, today, report)
             if product.expires_on + timedelta(days=GRACE_DAYS) < today:
                 product.status = ProductStatus.EXPIRED
+                services.on_deactivated(product)
                 report.expired += 1
         db.session.commit()
     _cancel_lapsed_orders(today, report)

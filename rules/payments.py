@@ -155,8 +155,9 @@ def _paid(invoice, via, *, actor, today=None):
         if line.kind == LineKind.RENEWAL and product.expires_on and product.expires_on > today:
             start = product.expires_on
         product.expires_on = add_months(start, line.months)
-        product.status = ProductStatus.ACTIVE
-        services.on_activated(product)
+        if product.status != ProductStatus.ACTIVE:
+            product.status = ProductStatus.ACTIVE
+            services.on_activated(product)
     db.session.flush()
     commissions.earn(invoice)
     audit.record(

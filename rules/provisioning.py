@@ -4,7 +4,7 @@ and the whole desired state of a target is built here for the worker (provision.
 from dataclasses import dataclass
 
 import idna
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from models import (
     DnsRecord,
@@ -58,26 +58,18 @@ def enqueue(product, kind, code, *, touch=True, **values):
     return task
 
 
-def recent_tasks(product, limit=10):
-    """The product's latest outbox entries, newest first."""
+def recent_tasks(product, kinds, limit=10):
+    """The product's latest outbox entries of the targets ``kinds`` ("zone", "mail"...), newest
+    first: each page shows the changes of its own group."""
     return db.session.scalars(
         select(ProvisionTask)
-        .where(ProvisionTask.product_id == product.id)
+        .where(
+            ProvisionTask.product_id == product.id,
+            or_(*(ProvisionTask.target.startswith(f"{kind}:") for kind in kinds)),
+        )
         .order_by(ProvisionTask.id.desc())
         .limit(limit)
     ).all()
-
-
-def waiting_count(product):
-    """How many of the product's entries are not applied yet."""
-    return len(
-        db.session.scalars(
-            select(ProvisionTask.id).where(
-                ProvisionTask.product_id == product.id,
-                ProvisionTask.status.in_([TaskStatus.PENDING, TaskStatus.RUNNING]),
-            )
-        ).all()
-    )
 
 
 # --- the desired state of a target, read whole at apply time -------------------------------
@@ -99,14 +91,33 @@ def _products(domain_ascii, kinds):
     ).all()
 
 
-def _serving(products):
-    return [p for p in products if p.status == ProductStatus.ACTIVE]
+def holder_panel_id(domain, kinds):
+    """The panel that serves the domain's zone, mail or sites (by ``kinds``): the panel of the
+    oldest active product of those kinds on it; None when none is active. Products on the same
+    domain in other panels are not served and cannot be changed (rules.services)."""
+    active = [p for p in _products(ascii_domain(domain), kinds) if p.status == ProductStatus.ACTIVE]
+    return active[0].panel_id if active else None
+
+
+def _serving(domain_ascii, kinds):
+    """The active products of ``kinds`` on the domain, in the panel that serves it."""
+    active = [p for p in _products(domain_ascii, kinds) if p.status == ProductStatus.ACTIVE]
+    return [p for p in active if p.panel_id == active[0].panel_id]
+
+
+def _domain_product(domain_ascii):
+    """The domain product the registry and the zone follow: the serving one, else the newest."""
+    serving = _serving(domain_ascii, [ProductKind.DOMAIN])
+    if serving:
+        return serving[0]
+    products = _products(domain_ascii, [ProductKind.DOMAIN])
+    return products[-1] if products else None
 
 
 def zone_state(domain_ascii, settings, serial):
     """The zone of the domain product on ``domain_ascii`` (not served: when none is active or
     the domain uses other nameservers)."""
-    products = _serving(_products(domain_ascii, [ProductKind.DOMAIN]))
+    products = _serving(domain_ascii, [ProductKind.DOMAIN])
     product = products[0] if products else None
     custom = product and db.session.get(DomainSettings, product.id)
     served = product is not None and not (custom and custom.nameservers)
@@ -131,8 +142,7 @@ def zone_state(domain_ascii, settings, serial):
 
 
 def registry_state(domain_ascii, settings):
-    products = _products(domain_ascii, [ProductKind.DOMAIN])
-    product = products[0] if products else None
+    product = _domain_product(domain_ascii)
     custom = product and db.session.get(DomainSettings, product.id)
     registrant = custom.registrant if custom and custom.registrant else None
     return state.RegistryState(
@@ -148,7 +158,7 @@ def registry_state(domain_ascii, settings):
 
 def mail_state(domain_ascii):
     """Every active mail product on the domain contributes its mailboxes and aliases."""
-    ids = [p.id for p in _serving(_products(domain_ascii, MAIL_KINDS))]
+    ids = [p.id for p in _serving(domain_ascii, MAIL_KINDS)]
     mailboxes = db.session.scalars(
         select(Mailbox).where(Mailbox.product_id.in_(ids)).order_by(Mailbox.local)
     ).all()
@@ -168,7 +178,7 @@ def mail_state(domain_ascii):
 
 
 def web_sites(domain_ascii):
-    ids = [p.id for p in _serving(_products(domain_ascii, [ProductKind.HOSTING]))]
+    ids = [p.id for p in _serving(domain_ascii, [ProductKind.HOSTING])]
     return db.session.scalars(
         select(Site).where(Site.product_id.in_(ids)).order_by(Site.host)
     ).all()
@@ -201,20 +211,16 @@ def next_serial(current, today):
     return max(current + 1, int(today.strftime("%Y%m%d")) * 100)
 
 
-def _zone_product(domain_ascii):
-    products = _products(domain_ascii, [ProductKind.DOMAIN])
-    return products[0] if products else None
-
-
 def zone_serial(domain_ascii):
-    """The serial the zone was last written with (0: never)."""
-    product = _zone_product(domain_ascii)
-    row = product and db.session.get(DomainSettings, product.id)
-    return row.zone_serial if row else 0
+    """The serial the zone was last given (0: never), highest of its domain products: a zone
+    that moves to a newer product of the domain keeps rising."""
+    products = _products(domain_ascii, [ProductKind.DOMAIN])
+    rows = [db.session.get(DomainSettings, p.id) for p in products]
+    return max((row.zone_serial for row in rows if row), default=0)
 
 
 def set_zone_serial(domain_ascii, serial):
-    product = _zone_product(domain_ascii)
+    product = _domain_product(domain_ascii)
     if product is not None:
         settings_row(product).zone_serial = serial
 

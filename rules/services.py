@@ -11,6 +11,8 @@ import re
 import secrets
 import string
 
+import phonenumbers
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -52,6 +54,15 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class InvalidFields(InvalidInput):
+    """Several fields are wrong at once: ``errors`` maps each field to its message."""
+
+    def __init__(self, errors):
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field)
+        self.errors = errors
+
+
 class NotActive(DomainError):
     """The product is not active (waiting for payment, expired or cancelled)."""
 
@@ -81,11 +92,47 @@ def product_of(panel, product_id, kinds):
     return product
 
 
-def _require_active(product):
-    """Lock the product (changes of one product queue up) and check it is active."""
+class HeldElsewhere(DomainError):
+    """Another panel's product on the same domain is the one the servers follow."""
+
+    status = 409
+
+    def default_message(self):
+        return _l(
+            "Another control panel serves this domain, so this product's settings are not "
+            "used. Ask the host's support to sort out who holds the domain."
+        )
+
+
+#: which products' data make up what the servers get for a domain, by the product's kind
+_SERVED_WITH = {
+    ProductKind.DOMAIN: [ProductKind.DOMAIN],
+    ProductKind.HOSTING: [ProductKind.HOSTING],
+    ProductKind.EMAIL: list(provisioning.MAIL_KINDS),
+}
+
+
+def _require_active(product, kinds=None):
+    """Lock the product (changes of one product queue up), check it is active and that its
+    panel is the one serving the domain (``kinds``: the products served together)."""
     rows.lock(product)
     if product.status != ProductStatus.ACTIVE:
         raise NotActive()
+    kinds = kinds or _SERVED_WITH[product.kind]
+    holder = provisioning.holder_panel_id(product.domain, kinds)
+    if holder is not None and holder != product.panel_id:
+        raise HeldElsewhere()
+
+
+def _same_domain(product, kinds):
+    """The ids of the panel's products on the product's domain, of ``kinds``."""
+    return db.session.scalars(
+        select(Product.id).where(
+            Product.panel_id == product.panel_id,
+            Product.domain == product.domain,
+            Product.kind.in_(kinds),
+        )
+    ).all()
 
 
 def _child(model, product, child_id, *, gone_ok=False):
@@ -127,6 +174,19 @@ def set_nameservers(product, lines, *, host, actor):
     """Use the host's nameservers (``host``) or the custom ones in ``lines``."""
     _require_active(product)
     custom = None if host else list(dns.validate_nameservers(lines))
+    zone = ascii_domain(product.domain)
+    inside = [name for name in custom or () if name == zone or name.endswith("." + zone)]
+    if inside:
+        raise InvalidInput(
+            _l(
+                "%(name)s is inside %(domain)s itself: such nameservers need their addresses "
+                "at the registry (glue), which the panel cannot set yet. Use nameservers under "
+                "another domain.",
+                name=canonical(inside[0]),
+                domain=canonical(product.domain),
+            ),
+            "lines",
+        )
     row = provisioning.settings_row(product)
     if row.nameservers == custom:
         return False
@@ -143,14 +203,24 @@ def set_nameservers(product, lines, *, host, actor):
     return True
 
 
+_LEADING_NUMBER = re.compile(r"\s*([0-9]{1,5})\s+(\S.*)", re.DOTALL)
+
+
 def _zone_record(product, fields):
+    value, priority = fields.get("value"), fields.get("priority")
+    kind = str(fields.get("type") or "").upper()
+    if kind in ("MX", "SRV") and not str(priority or "").strip():
+        # "10 mail.example.com" typed into the value, as zone files write it
+        typed = _LEADING_NUMBER.fullmatch(str(value or ""))
+        if typed and len(str(value).split()) == (2 if kind == "MX" else 4):
+            priority, value = typed.groups()
     return dns.validate_record(
         ascii_domain(product.domain),
         name=fields.get("name"),
         type=fields.get("type"),
         ttl=fields.get("ttl"),
-        value=fields.get("value"),
-        priority=fields.get("priority"),
+        value=value,
+        priority=priority,
     )
 
 
@@ -216,7 +286,6 @@ def delete_record(product, row, *, actor):
     _zone_change(product, "dns.delete", record, actor)
 
 
-_PHONE = re.compile(r"\+[0-9]{1,3}\.[0-9]{4,14}")
 _POSTCODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,14}")
 REGISTRANT_LIMITS = {
     "name": 100,
@@ -230,36 +299,60 @@ REGISTRANT_LIMITS = {
 }
 
 
-def _country_codes():
-    from babel import Locale
+#: two-letter codes in CLDR's territory list that are not countries (regions, test codes)
+NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 
-    return {code for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
+
+def country_codes():
+    """ISO 3166-1 alpha-2 codes a registrant can be in (CLDR's list, without the regions)."""
+    return {
+        code
+        for code in Locale("en").territories
+        if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
+    }
+
+
+def _phone(text):
+    """'+359 888 123 456', '+359.888123456' -> '+359.888123456' (the registries' EPP form)."""
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return f"+{number.country_code}.{number.national_number}"
 
 
 def validate_registrant(fields):
-    """Check a registrant contact typed into the form; return a Registrant or raise."""
+    """Check a registrant contact typed into the form; return a Registrant, or raise
+    InvalidFields with a message for every field that is wrong."""
     values = {key: " ".join(str(fields.get(key) or "").split()) for key in REGISTRANT_LIMITS}
+    errors = {}
     for key, limit in REGISTRANT_LIMITS.items():
         if len(values[key]) > limit:
-            raise InvalidInput(_l("Use at most %(n)d characters.", n=limit), key)
-    for key in ("name", "email", "phone", "street", "city", "postcode", "country"):
-        if not values[key]:
-            raise InvalidInput(_l("This field is required."), key)
-    try:
-        values["email"] = validate_email(values["email"], check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise InvalidInput(_l("Enter a valid email address."), "email") from None
-    phone = values["phone"].replace(" ", "")
-    if not _PHONE.fullmatch(phone):
-        raise InvalidInput(
-            _l("Write the phone as the registries want it: +359.888123456."), "phone"
-        )
-    values["phone"] = phone
-    if not _POSTCODE.fullmatch(values["postcode"]):
-        raise InvalidInput(_l("Enter a valid postcode."), "postcode")
+            errors[key] = _l("Use at most %(n)d characters.", n=limit)
+        elif not values[key] and key != "organisation":
+            errors[key] = _l("This field is required.")
+    if values["email"] and "email" not in errors:
+        try:
+            values["email"] = validate_email(values["email"], check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["email"] = _l("Enter a valid email address.")
+    if values["phone"] and "phone" not in errors:
+        values["phone"] = _phone(values["phone"]) or ""
+        if not values["phone"]:
+            errors["phone"] = _l("Enter the phone with its country code, such as +359 888 123 456.")
+    if (
+        values["postcode"]
+        and "postcode" not in errors
+        and not _POSTCODE.fullmatch(values["postcode"])
+    ):
+        errors["postcode"] = _l("Enter a valid postcode.")
     values["country"] = values["country"].upper()
-    if values["country"] not in _country_codes():
-        raise InvalidInput(_l("Choose a country."), "country")
+    if "country" not in errors and values["country"] not in country_codes():
+        errors["country"] = _l("Choose a country.")
+    if errors:
+        raise InvalidFields(errors)
     return Registrant(**values)
 
 
@@ -281,8 +374,7 @@ def set_domain_auto_renew(product, on, *, actor):
     _require_active(product)
     if bool(on) == product.auto_renew:
         return False
-    billing.set_auto_renew(actor, product, on, need=Group.DOMAINS)
-    provisioning.enqueue(product, REGISTRY, "product.auto_renew", on=bool(on))
+    billing.set_auto_renew(actor, product, on, need=Group.DOMAINS)  # queues the registry
     return True
 
 
@@ -337,6 +429,8 @@ def default_docroot(product, host):
 
 def _validate_docroot(docroot):
     docroot = (docroot or "").strip().rstrip("/")
+    if len(docroot) > 200:
+        raise InvalidInput(_l("Use at most %(n)d characters.", n=200), "docroot")
     # no part may start with a dot: ".", "..", and hidden folders such as .ssh stay private
     if not _DOCROOT.fullmatch(docroot) or any(p.startswith(".") for p in docroot.split("/")):
         raise InvalidInput(
@@ -368,11 +462,35 @@ def _site_host(product, host):
     return ascii_domain(name)
 
 
+def _served_elsewhere(product, host):
+    """Whether another hosting product has this site, or is itself on this host name."""
+    other_site = db.session.scalar(
+        select(func.count(Site.id)).where(Site.host == host, Site.product_id != product.id)
+    )
+    other_product = db.session.scalar(
+        select(func.count(Product.id)).where(
+            Product.id != product.id,
+            Product.kind == ProductKind.HOSTING,
+            Product.domain == canonical(host),
+            Product.status == ProductStatus.ACTIVE,
+        )
+    )
+    return bool(other_site or other_product)
+
+
 def add_site(product, *, host, docroot, php, ssl, actor):
     _require_active(product)
     host = _site_host(product, host)
     if any(site.host == host for site in sites_of(product)):
         raise InvalidInput(_l("This site is already there."), "host")
+    if _served_elsewhere(product, host):
+        raise InvalidInput(
+            _l(
+                "%(host)s is served by another hosting product; manage it there.",
+                host=canonical(host),
+            ),
+            "host",
+        )
     site = Site(
         product_id=product.id,
         host=host,
@@ -437,21 +555,50 @@ def refresh_web(*, limit=10_000):
     return len(products)
 
 
+def _served_targets(product):
+    """The targets a product's data is part of: its zone, its mail domain, its sites."""
+    kinds = []
+    if product.kind == ProductKind.DOMAIN:
+        kinds.append(ZONE)
+    if product.kind in provisioning.MAIL_KINDS and (mailboxes_of(product) or aliases_of(product)):
+        kinds.append(MAIL)
+    if product.kind == ProductKind.HOSTING and sites_of(product):
+        kinds.append(WEB)
+    return kinds
+
+
 def on_activated(product):
-    """A hosting product that just became active gets its main site (once)."""
-    if product.kind != ProductKind.HOSTING or not product.domain or sites_of(product):
+    """A product that just became active: a hosting product gets its main site (once), and
+    what it holds is served (again)."""
+    if not product.domain:
         return
+    made = False
     host = ascii_domain(product.domain)
-    site = Site(
-        product_id=product.id,
-        host=host,
-        docroot="public_html",
-        php=php_versions()[0],
-        ssl=False,
-        ssl_status="none",
-    )
-    db.session.add(site)
-    provisioning.enqueue(product, WEB, "site.add", host=host, ssl=False)
+    served = db.session.scalar(select(func.count(Site.id)).where(Site.host == host))
+    if product.kind == ProductKind.HOSTING and not sites_of(product) and not served:
+        site = Site(
+            product_id=product.id,
+            host=host,
+            docroot="public_html",
+            php=php_versions()[0],
+            ssl=False,
+            ssl_status="none",
+        )
+        db.session.add(site)
+        db.session.flush()
+        provisioning.enqueue(product, WEB, "site.add", host=host, ssl=False)
+        made = True
+    for kind in _served_targets(product):
+        if not (made and kind == WEB):
+            provisioning.enqueue(product, kind, "product.active", touch=False)
+
+
+def on_deactivated(product):
+    """A product that expired: the servers stop serving what it holds (the data stays)."""
+    if not product.domain:
+        return
+    for kind in _served_targets(product):
+        provisioning.enqueue(product, kind, "product.inactive", touch=False)
 
 
 # --- mail ------------------------------------------------------------------------------------
@@ -559,21 +706,29 @@ def _password(product, local, password):
     return mailpass.hash_password(password)
 
 
-def _local_taken(product, local, *, mailbox=None, alias=None):
-    taken = db.session.scalar(
-        select(func.count(Mailbox.id)).where(
-            Mailbox.product_id == product.id,
-            Mailbox.local == local,
-            Mailbox.id != (mailbox.id if mailbox else -1),
+def _mail_products(product):
+    """The panel's mail products on this domain: their addresses share one mail domain."""
+    return _same_domain(product, provisioning.MAIL_KINDS)
+
+
+def _local_exists(product, local):
+    ids = _mail_products(product)
+    return bool(
+        db.session.scalar(
+            select(func.count(Mailbox.id)).where(
+                Mailbox.product_id.in_(ids), Mailbox.local == local
+            )
         )
-    ) or db.session.scalar(
-        select(func.count(MailAlias.id)).where(
-            MailAlias.product_id == product.id,
-            MailAlias.local == local,
-            MailAlias.id != (alias.id if alias else -1),
+        or db.session.scalar(
+            select(func.count(MailAlias.id)).where(
+                MailAlias.product_id.in_(ids), MailAlias.local == local
+            )
         )
     )
-    if taken:
+
+
+def _local_taken(product, local):
+    if _local_exists(product, local):
         raise InvalidInput(
             _l("%(address)s is already a mailbox or an alias.", address=address(product, local)),
             "local",
@@ -586,7 +741,7 @@ def _mail_change(product, code, actor, **details):
 
 
 def add_mailbox(product, *, local, password, quota, actor):
-    _require_active(product)
+    _require_active(product, provisioning.MAIL_KINDS)
     local = _local_part(product, local)
     _local_taken(product, local)
     count, _total = mail_limits(product)
@@ -606,7 +761,7 @@ def add_mailbox(product, *, local, password, quota, actor):
 
 def update_mailbox(product, mailbox, *, quota, password, actor):
     """Change the quota, and the password when one is given."""
-    _require_active(product)
+    _require_active(product, provisioning.MAIL_KINDS)
     quota = _quota(quota, product, without=mailbox)
     new_hash = _password(product, mailbox.local, password) if password else None
     if quota == mailbox.quota_mb and new_hash is None:
@@ -626,7 +781,7 @@ def update_mailbox(product, mailbox, *, quota, password, actor):
 
 
 def delete_mailbox(product, mailbox, *, actor):
-    _require_active(product)
+    _require_active(product, provisioning.MAIL_KINDS)
     db.session.delete(mailbox)
     _mail_change(product, "mailbox.delete", actor, address=address(product, mailbox.local))
 
@@ -650,15 +805,24 @@ def _destinations(product, text, local):
                 "destinations",
             ) from None
         normal = f"{email.local_part.lower()}@{email.ascii_domain.lower()}"
-        if normal == f"{local}@{ascii_domain(product.domain)}":
+        own_domain = email.ascii_domain.lower() == ascii_domain(product.domain)
+        if own_domain and email.local_part.lower() == local:
             raise InvalidInput(_l("An alias cannot send mail to itself."), "destinations")
+        if own_domain and not _local_exists(product, email.local_part.lower()):
+            raise InvalidInput(
+                _l(
+                    "%(address)s is neither a mailbox nor an alias here: create it first.",
+                    address=address(product, email.local_part.lower()),
+                ),
+                "destinations",
+            )
         if normal not in result:
             result.append(normal)
     return result
 
 
 def add_alias(product, *, local, destinations, actor):
-    _require_active(product)
+    _require_active(product, provisioning.MAIL_KINDS)
     local = _local_part(product, local)
     _local_taken(product, local)
     alias = MailAlias(
@@ -673,7 +837,7 @@ def add_alias(product, *, local, destinations, actor):
 
 
 def delete_alias(product, alias, *, actor):
-    _require_active(product)
+    _require_active(product, provisioning.MAIL_KINDS)
     db.session.delete(alias)
     _mail_change(product, "alias.delete", actor, address=address(product, alias.local))
 
@@ -684,7 +848,7 @@ def catch_all_of(product):
 
 def set_catch_all(product, destination, *, actor):
     """Send mail for unknown addresses to ``destination``; empty: refuse it again."""
-    _require_active(product)
+    _require_active(product, provisioning.MAIL_KINDS)
     current = catch_all_of(product)
     if not (destination or "").strip():
         if current is None:

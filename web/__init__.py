@@ -156,7 +156,9 @@ def _init_request_hooks(app):
     app.after_request(htmx.move_flashes_to_trigger)
     app.after_request(security.set_security_headers)
 
-    app.jinja_env.filters.update(money=labels.money, percent=labels.percent, period=labels.period)
+    app.jinja_env.filters.update(
+        money=labels.money, percent=labels.percent, period=labels.period, idn=labels.idn
+    )
     app.jinja_env.globals.update(
         switcher_panels=lambda: listings.visible_panels(current_user, per_page=SWITCHER_SIZE),
         partner_of=partners.partner_of,
@@ -180,6 +182,7 @@ def _init_request_hooks(app):
         commission_status_labels=labels.COMMISSION_STATUS,
         move_status_labels=labels.MOVE_STATUS,
         ssl_labels=labels.SSL_STATUS,
+        target_labels=labels.TARGET_KIND,
         new_idempotency_key=idempotency.new_key,
     )
 

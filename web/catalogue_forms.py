@@ -14,12 +14,13 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
     RadioField,
     SelectField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from rules.money import BadNumber, format_hundredths, parse_basis_points, parse_cents
 from web.labels import PLAN_KIND
@@ -129,6 +130,9 @@ def _filled_rows(form_list, first, second):
     return rows, ok
 
 
+_WHOLE = _l("Enter a whole number from %(min)s to %(max)s.")
+
+
 class PlanForm(FlaskForm):
     code = StringField(
         _l("Code"),
@@ -155,6 +159,16 @@ class PlanForm(FlaskForm):
         _l("Counts towards partners' volume tiers and gets their discount")
     )
     retired = BooleanField(_l("Retired: no new orders (renewals go on)"))
+    mailboxes = IntegerField(
+        _l("Mailboxes"),
+        validators=[Optional(), NumberRange(min=0, max=10_000, message=_WHOLE)],
+        description=_l("how many a product of the plan may have; 0: no mail"),
+    )
+    mail_quota_mb = IntegerField(
+        _l("Mail quota, MB"),
+        validators=[Optional(), NumberRange(min=0, max=10_000_000, message=_WHOLE)],
+        description=_l("all mailboxes of a product together"),
+    )
     periods = RowList(FormField(PeriodRow), min_entries=1, max_entries=24)
 
     def period_rows(self):

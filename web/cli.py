@@ -175,6 +175,10 @@ DEMO_CATALOGUE = [
 ]
 
 
+#: plans whose names promise other mail limits than their kind comes with
+DEMO_MAIL_LIMITS = {"mail-10": (20, 10240)}
+
+
 def _seed_catalogue():
     for code, kind, name_bg, name_en, price, base, eligible, periods in DEMO_CATALOGUE:
         if db.session.scalar(select(Plan.id).where(Plan.code == code)) is not None:
@@ -189,6 +193,8 @@ def _seed_catalogue():
             volume_eligible=eligible,
         )
         plan.periods = [PlanPeriod(months=m, discount_bp=d) for m, d in periods.items()]
+        if code in DEMO_MAIL_LIMITS:  # the plan's name says its mail
+            plan.mailboxes, plan.mail_quota_mb = DEMO_MAIL_LIMITS[code]
         db.session.add(plan)
 
 
@@ -430,6 +436,14 @@ def provision_run_command(once, poll_seconds):
         f"provision: {report.applied} applied (+{report.settled} covered by them), "
         f"{report.retrying} to retry, {report.failed} failed"
     )
+
+
+@provision_cli.command("retry")
+def provision_retry_command():
+    """Queue the failed entries again, once what made them fail is fixed."""
+    from provision import worker
+
+    click.echo(f"provision: {worker.retry_failed()} failed entr(y/ies) queued again")
 
 
 @provision_cli.command("refresh")

@@ -2,7 +2,14 @@
 
 import json
 
-from flask import Response, get_flashed_messages, redirect, render_template, request
+from flask import (
+    Response,
+    get_flashed_messages,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 
 
 def is_htmx():
@@ -22,6 +29,13 @@ def is_partial():
 def render(page, fragment, status=200, **context):
     """Render the full page, or only its fragment for an htmx request."""
     return render_template(fragment if is_partial() else page, **context), status
+
+
+def changed(body, status=200):
+    """A fragment answering a change whose effects show elsewhere on the page too: the parts
+    that listen for ``provision-changed`` (the queue, the mail figures) reload themselves."""
+    response = make_response(body, status)
+    return add_trigger(response, "provision-changed")
 
 
 def add_trigger(response, event, detail=True):

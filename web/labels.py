@@ -20,6 +20,23 @@ from models import (
     TransferKind,
     WithdrawalStatus,
 )
+from rules.domains import canonical
+
+#: what an outbox entry's target is, by the prefix of its key
+TARGET_KIND = {
+    "zone": _l("DNS zone"),
+    "registry": _l("registry"),
+    "mail": _l("mail server"),
+    "web": _l("web server"),
+}
+
+
+def idn(text):
+    """A domain or address in Unicode: 'xn--90aexm.example' -> 'блог.example'."""
+    text = str(text or "")
+    local, at, domain = text.rpartition("@")
+    return f"{local}{at}{canonical(domain)}" if domain else text
+
 
 #: a site's certificate as the backend last reported it
 SSL_STATUS = {

@@ -22,6 +22,11 @@ from rules.services import REGISTRANT_LIMITS
 
 def put_error(form, error):
     """Show a rule's refusal on the field it names, else above the form."""
+    for name, message in getattr(error, "errors", {}).items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+    if getattr(error, "errors", None):
+        return
     field = getattr(error, "field", None)
     if field and field in form:
         form[field].errors = [*form[field].errors, error.message]
@@ -46,7 +51,7 @@ class RecordForm(FlaskForm):
 
 class NameserversForm(FlaskForm):
     use = RadioField(
-        _l("Nameservers"),
+        _l("The domain uses"),
         choices=[
             SelectChoice("host", _l("The host's nameservers (DNS records below are served)")),
             SelectChoice("custom", _l("Other nameservers")),
@@ -57,20 +62,26 @@ class NameserversForm(FlaskForm):
         _l("Other nameservers, one per line"),
         validators=[Length(max=4000)],
         render_kw={"rows": 4},
+        id="nameserver-lines",
     )
 
 
 class RegistrantForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Length(max=200)])
-    organisation = StringField(_l("Organisation (optional)"), validators=[Length(max=200)])
-    email = EmailField(_l("Email"), validators=[Length(max=300)])
-    phone = StringField(
-        _l("Phone"), validators=[Length(max=40)], description=_l("as +359.888123456")
+    name = StringField(_l("Name"), validators=[Length(max=200)], id="registrant-name")
+    organisation = StringField(
+        _l("Organisation (optional)"), validators=[Length(max=200)], id="registrant-organisation"
     )
-    street = StringField(_l("Street address"), validators=[Length(max=300)])
-    city = StringField(_l("City"), validators=[Length(max=200)])
-    postcode = StringField(_l("Postcode"), validators=[Length(max=40)])
-    country = SelectField(_l("Country"))
+    email = EmailField(_l("Email"), validators=[Length(max=300)], id="registrant-email")
+    phone = StringField(
+        _l("Phone"),
+        validators=[Length(max=40)],
+        description=_l("as +359.888123456"),
+        id="registrant-phone",
+    )
+    street = StringField(_l("Street address"), validators=[Length(max=300)], id="registrant-street")
+    city = StringField(_l("City"), validators=[Length(max=200)], id="registrant-city")
+    postcode = StringField(_l("Postcode"), validators=[Length(max=40)], id="registrant-postcode")
+    country = SelectField(_l("Country"), id="registrant-country")
 
     def fields_dict(self):
         return {key: self[key].data for key in REGISTRANT_LIMITS}
@@ -100,9 +111,11 @@ class SiteEditForm(FlaskForm):
 
 
 class MailboxForm(FlaskForm):
-    local = StringField(_l("Address"), validators=[Length(max=300)])
-    password = PasswordField(_l("Password"), validators=[Length(max=200)])
-    quota = StringField(_l("Quota, MB"), default="1024", validators=[Length(max=12)])
+    local = StringField(_l("Address"), validators=[Length(max=300)], id="mailbox-local")
+    password = PasswordField(_l("Password"), validators=[Length(max=200)], id="mailbox-password")
+    quota = StringField(
+        _l("Quota, MB"), default="1024", validators=[Length(max=12)], id="mailbox-quota"
+    )
 
 
 class MailboxEditForm(FlaskForm):
@@ -113,11 +126,12 @@ class MailboxEditForm(FlaskForm):
 
 
 class AliasForm(FlaskForm):
-    local = StringField(_l("Address"), validators=[Length(max=300)])
+    local = StringField(_l("Address"), validators=[Length(max=300)], id="alias-local")
     destinations = StringField(
         _l("Sends mail to"),
         validators=[Length(max=6000)],
         description=_l("one or more addresses, separated by commas"),
+        id="alias-destinations",
     )
 
 
@@ -126,4 +140,5 @@ class CatchAllForm(FlaskForm):
         _l("Mail to unknown addresses goes to"),
         validators=[Length(max=300)],
         description=_l("empty: refuse it"),
+        id="catch-all-destination",
     )

@@ -20,6 +20,7 @@ def product(panel, kind):
 
 @pytest.mark.parametrize("expected_statuses", [{422}])
 def test_a_dns_record_is_added_edited_and_deleted_inline(page, panel, expected_statuses):
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete this record?"
     log_in(page, panel.owner.email)
     page.goto(f"/panels/{panel.number}/domains/{product(panel, 'domain').id}")
     page.evaluate("window.notReloaded = true")
@@ -34,6 +35,8 @@ def test_a_dns_record_is_added_edited_and_deleted_inline(page, panel, expected_s
     row = page.locator("#records tbody tr", has_text="блог.пример.бг")
     expect(row).to_contain_text("192.0.2.30")
     expect(page.locator("#record-add [name=value]")).to_have_value("")
+    # the change is on its way to the servers, and the page says so without a reload
+    expect(page.locator("#tasks")).to_contain_text("DNS записът е добавен")
 
     row.get_by_role("link", name="Редактиране").click()
     editing = page.locator("#records tr.editing")
@@ -52,6 +55,7 @@ def test_a_dns_record_is_added_edited_and_deleted_inline(page, panel, expected_s
 
 
 def test_a_mailbox_is_created_and_deleted_inline(page, panel):
+    page.on("dialog", lambda dialog: dialog.accept())
     log_in(page, panel.owner.email)
     page.goto(f"/panels/{panel.number}/email/{product(panel, 'email').id}")
     page.evaluate("window.notReloaded = true")
@@ -62,8 +66,11 @@ def test_a_mailbox_is_created_and_deleted_inline(page, panel):
     form.locator("button[type=submit]").click()
     row = page.locator("#mailboxes tbody tr", has_text="office@пример.бг")
     expect(row).to_contain_text("300")
+    expect(page.locator("#mail-usage")).to_contain_text("300 от")
     row.get_by_role("button", name="Изтриване").click()
     expect(page.locator("#mailboxes tbody tr", has_text="office@")).to_have_count(0)
+    expect(page.locator("#tasks")).to_contain_text("пощенската кутия е изтрита")
+    expect(page.locator("#mail-usage")).to_contain_text("0 от")
     assert page.evaluate("window.notReloaded") is True
     db.session.commit()
     assert db.session.query(Mailbox).count() == 0

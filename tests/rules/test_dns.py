@@ -642,6 +642,7 @@ EXISTING = [
     (3, Record("@", "MX", 3600, "10 mail.example.com.")),
     (4, Record("mail", "A", 3600, "192.0.2.2")),
     (5, Record("@", "TXT", 3600, '"v=spf1 -all"')),
+    (6, Record("dev", "NS", 3600, "ns1.example.net.")),
 ]
 
 
@@ -655,6 +656,8 @@ EXISTING = [
         Record("blog", "CNAME", 3600, "example.net."),
         Record("sub.www", "A", 3600, "192.0.2.1"),  # below an alias, not at it
         Record("*", "CNAME", 3600, "example.net."),
+        Record("dev", "NS", 3600, "ns2.example.net."),  # a second nameserver of the delegation
+        Record("dev2", "A", 3600, "192.0.2.1"),  # beside the delegation, not below it
     ],
 )
 def test_records_that_do_not_clash(new):
@@ -670,6 +673,10 @@ def test_records_that_do_not_clash(new):
         (Record("www", "TXT", 3600, '"x"'), None, "cannot have other records"),
         (Record("www", "CNAME", 3600, "example.org."), None, "www is an alias (CNAME)"),
         (Record("www", "CNAME", 3600, "example.net."), None, "www already has this CNAME"),
+        (Record("@", "A", 300, "192.0.2.9"), None, "share one TTL: use 3600"),
+        (Record("dev", "A", 3600, "192.0.2.1"), None, "dev is delegated"),
+        (Record("x.dev", "TXT", 3600, '"x"'), None, "dev is delegated"),
+        (Record("mail", "NS", 3600, "ns1.example.net."), None, "cannot be delegated"),
         (Record("mail", "CNAME", 3600, "example.net."), None, "mail already has other records"),
         (Record("mail", "CNAME", 3600, "example.net."), 2, "cannot be an alias"),
     ],

@@ -43,6 +43,7 @@ from tests.conftest import skip_or_fail
 REQUIRE_BIND = os.environ.get("REQUIRE_BIND") == "1"
 REQUIRE_DOVECOT = os.environ.get("REQUIRE_DOVECOT") == "1"
 REQUIRE_NGINX = os.environ.get("REQUIRE_NGINX") == "1"
+REQUIRE_POSTFIX = os.environ.get("REQUIRE_POSTFIX") == "1"
 
 NS = ("ns1.host.example", "ns2.host.example")
 HOSTMASTER = "hostmaster.host.example"
@@ -582,18 +583,27 @@ def test_mail_waits_for_another_process_holding_the_lock(tmp_path):
 
 
 def test_mail_maps_parse_with_postmap(tmp_path):
-    postmap = shutil.which("postmap")
-    if postmap is None:
-        pytest.skip("postmap is missing (Postfix is not needed otherwise)")
+    """Postfix itself reads the maps: each lookup gives what the file means."""
+    postmap = tool("postmap", REQUIRE_POSTFIX, "postfix")
     FilesBackend(tmp_path).apply_mail(small_mail_domain())
-    for name in ("virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps"):
+    config = tmp_path / "postfix"  # a private, empty configuration: the host's is not needed
+    config.mkdir()
+    (config / "main.cf").write_text("compatibility_level = 3.6\n")
+    for name, key, expected in (
+        ("virtual_mailbox_domains", "example.com", "OK"),
+        ("virtual_mailbox_maps", "office@example.com", "example.com/office/"),
+        ("virtual_alias_maps", "sales@example.com", "boss@gmail.example,office@example.com"),
+        ("virtual_alias_maps", "@example.com", "office@example.com"),
+        ("virtual_alias_maps", "office@example.com", "office@example.com"),
+    ):
         result = subprocess.run(
-            [postmap, "-q", "office@example.com", f"texthash:{tmp_path}/mail/{name}"],
+            [postmap, "-c", str(config), "-q", key, f"texthash:{tmp_path}/mail/{name}"],
             capture_output=True,
             text=True,
             timeout=30,
         )
         assert "warning" not in result.stderr, result.stderr
+        assert result.stdout.strip() == expected, (name, key, result.stdout, result.stderr)
 
 
 # ---------------------------------------------------------------- mail passwords

@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import (
     AuditEntry,
@@ -192,7 +192,8 @@ def test_an_inactive_product_changes_nothing(domain):
     ("change", "field"),
     [
         ({"phone": "0888123456"}, "phone"),
-        ({"phone": "+359 888 123 456"}, "phone"),
+        ({"phone": "+359 12"}, "phone"),
+        ({"phone": "+999.888123456"}, "phone"),
         ({"email": "not-an-email"}, "email"),
         ({"country": "XX"}, "country"),
         ({"country": ""}, "country"),
@@ -224,7 +225,7 @@ def test_the_registrant_is_saved_normalised(app, domain):
         {
             "name": "  Иван   Петров ",
             "email": "Ivan@Example.com",
-            "phone": "+359.888 123 456",
+            "phone": "+359 888 123 456",
             "street": "ул. Витоша 1",
             "city": "София",
             "postcode": "1000",
@@ -254,14 +255,14 @@ def test_the_auth_code_is_made_once_and_every_showing_is_audited(domain):
 
 def test_sites_are_the_domain_or_its_subdomains(app, hosting):
     services.on_activated(hosting)
-    services.on_activated(hosting)  # once only
+    services.on_activated(hosting)  # active again: served again, no second main site
     site = services.add_site(
         hosting, host="Blog.Example.info", docroot="", php="8.3", ssl=True, actor=None
     )
     db.session.commit()
     assert [s.host for s in services.sites_of(hosting)] == ["blog.example.info", "example.info"]
     assert site.docroot == "public_html/blog"
-    assert [t.summary["code"] for t in tasks()] == ["site.add", "site.add"]
+    assert [t.summary["code"] for t in tasks()] == ["site.add", "product.active", "site.add"]
     for host, docroot, php, field in [
         ("example.com", "", "8.3", "host"),
         ("evilexample.info", "", "8.3", "host"),
@@ -318,13 +319,16 @@ def test_a_mailbox_keeps_within_the_plan_and_stores_a_dovecot_hash(app):
     services.add_mailbox(
         product, local="sales@ПРИМЕР.бг", password="a long enough secret", quota="500", actor=None
     )
-    with pytest.raises(DomainError, match="2 mailboxes"):
+    with pytest.raises(DomainError, match=r"\(2\)"):
         services.add_mailbox(
             product, local="third", password="a long enough secret", quota="1", actor=None
         )
 
 
 def test_aliases_and_the_catch_all(app, hosting):
+    services.add_mailbox(
+        hosting, local="office", password="a long enough secret", quota="10", actor=None
+    )
     alias = services.add_alias(
         hosting, local="info", destinations="a@example.com, B@Example.COM;a@example.com", actor=None
     )
@@ -334,6 +338,8 @@ def test_aliases_and_the_catch_all(app, hosting):
         ("sales", "", "destinations"),
         ("sales", "not an address", "destinations"),
         ("sales", "sales@example.info", "destinations"),
+        ("sales", "nobody@example.info", "destinations"),  # not here: mail would loop
+        ("office", "a@example.com", "local"),  # a mailbox already
         ("sales", ",".join(f"u{i}@example.com" for i in range(21)), "destinations"),
     ]:
         with pytest.raises(DomainError) as refused:
@@ -572,3 +578,158 @@ def test_a_refresh_reports_an_issued_certificate_and_the_disk_usage(app, hosting
     db.session.refresh(hosting)
     assert (site.ssl_status, site.disk_bytes) == ("issued", 1000)
     assert hosting.revision == revision  # a refresh is not a change of the product
+
+
+def test_an_expired_product_is_no_longer_served_and_a_renewed_one_is_again(app, domain):
+    record(domain)
+    db.session.commit()
+    settings = options(app).settings
+    domain.status = ProductStatus.EXPIRED
+    services.on_deactivated(domain)
+    db.session.commit()
+    assert tasks()[-1].summary["code"] == "product.inactive"
+    assert provisioning.zone_state("example.com", settings, 1).served is False
+    assert [r.name for r in services.records_of(domain)] == ["@"]  # the data stays
+    domain.status = ProductStatus.ACTIVE
+    services.on_activated(domain)
+    db.session.commit()
+    assert tasks()[-1].summary["code"] == "product.active"
+    assert provisioning.zone_state("example.com", settings, 1).served is True
+
+
+def test_only_the_panel_that_serves_a_domain_changes_it(app):
+    first = factories.create_panel(products=[("email", "example.com")]).products[0]
+    services.add_mailbox(
+        first, local="ceo", password="a long enough secret", quota="10", actor=None
+    )
+    second = factories.create_panel(products=[("email", "example.com")]).products[0]
+    db.session.commit()
+    before = state_counts()
+    with pytest.raises(services.HeldElsewhere):
+        services.add_alias(second, local="ceo", destinations="thief@example.net", actor=None)
+    db.session.rollback()
+    assert state_counts() == before
+    # what another panel holds on the domain is never part of what the servers get
+    db.session.add(MailAlias(product_id=second.id, local="ceo", destinations=["x@example.net"]))
+    db.session.commit()
+    assert provisioning.mail_state("example.com").aliases == ()
+
+
+def test_mail_and_hosting_on_one_domain_share_their_addresses(app):
+    panel = factories.create_panel(products=[("email", "example.com"), ("hosting", "example.com")])
+    mail, web = sorted(panel.products, key=lambda p: p.kind.value)
+    services.add_mailbox(
+        mail, local="office", password="a long enough secret", quota="10", actor=None
+    )
+    for add in (
+        lambda: services.add_mailbox(
+            web, local="office", password="a long enough secret", quota="10", actor=None
+        ),
+        lambda: services.add_alias(web, local="office", destinations="a@example.net", actor=None),
+    ):
+        with pytest.raises(DomainError) as refused:
+            add()
+        assert refused.value.field == "local"
+    services.add_alias(web, local="info", destinations="office@example.com", actor=None)
+    db.session.commit()
+    state = provisioning.mail_state("example.com")
+    assert ([m.local for m in state.mailboxes], [a.local for a in state.aliases]) == (
+        ["office"],
+        ["info"],
+    )
+
+
+def test_a_site_of_another_hosting_product_is_refused(app):
+    panel = factories.create_panel(
+        products=[
+            ("hosting", "example.com"),
+            ("hosting", "shop.example.com"),
+            ("hosting", "example.com"),
+        ]
+    )
+    main, shop, again = sorted(panel.products, key=lambda p: p.id)
+    for product in (main, shop, again):
+        services.on_activated(product)
+    assert [s.host for s in services.sites_of(again)] == []  # the host has its site already
+    with pytest.raises(DomainError) as refused:
+        services.add_site(
+            main, host="shop.example.com", docroot="", php="8.3", ssl=False, actor=None
+        )
+    assert refused.value.field == "host"
+
+
+def test_a_registrant_form_gets_every_error_at_once(domain):
+    with pytest.raises(services.InvalidFields) as refused:
+        services.set_registrant(domain, {"email": "nope", "country": "ZZ"}, actor=None)
+    assert set(refused.value.errors) == {
+        "name",
+        "email",
+        "phone",
+        "street",
+        "city",
+        "postcode",
+        "country",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "data"),
+    [
+        ({"type": "MX", "value": "10 mail.example.com"}, "10 mail.example.com."),
+        (
+            {"type": "SRV", "name": "_sip._tcp", "value": "10 5 5060 sip.example.com"},
+            "10 5 5060 sip.example.com.",
+        ),
+    ],
+)
+def test_a_priority_typed_into_the_value_is_taken_from_there(domain, fields, data):
+    assert record(domain, **fields).data == data
+
+
+class WritesThenFails(Recording):
+    """Writes the zone (the serial with it), then reports a failure."""
+
+    def __init__(self, root):
+        super().__init__()
+        self.files = FilesBackend(root)
+
+    def apply_zone(self, state):
+        self.files.apply_zone(state)
+        raise BackendError("written, then the reload failed")
+
+
+def test_a_zone_serial_is_never_used_twice(app, domain, tmp_path):
+    record(domain, name="a")
+    db.session.commit()
+    worker.run_once(WritesThenFails(tmp_path), options(app), worker="w1")
+    first = provisioning.zone_serial("example.com")
+    record(domain, name="b")
+    [task] = [t for t in tasks() if t.status == TaskStatus.PENDING][:1]
+    task.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    worker.run_once(FilesBackend(tmp_path), options(app), worker="w1")
+    assert provisioning.zone_serial("example.com") == first + 1
+    assert {t.status for t in tasks()} == {TaskStatus.APPLIED}
+
+
+class TakenOver(Recording):
+    """While it applies, its claim lapses and another worker takes the entry over."""
+
+    def _apply(self, state):
+        super()._apply(state)
+        db.session.execute(
+            update(ProvisionTask)
+            .where(ProvisionTask.status == TaskStatus.RUNNING)
+            .values(claimed_by="other")
+        )
+        db.session.commit()
+
+    apply_zone = _apply
+
+
+def test_a_worker_that_lost_its_claim_queues_the_target_again(app, domain):
+    record(domain)
+    db.session.commit()
+    assert worker.run_once(TakenOver(), options(app), worker="w1").applied == 0
+    again = tasks()[-1]
+    assert (again.status, again.summary["code"]) == (TaskStatus.PENDING, "provision.again")

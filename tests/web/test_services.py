@@ -21,6 +21,7 @@ from models import (
 from rules import services
 from tests import factories
 from tests.factories import PASSWORD
+from tests.web.test_panels import count_statements
 from tests.web.test_routes import csrf_token
 
 HX = {"HX-Request": "true"}
@@ -295,3 +296,35 @@ def test_the_page_shows_how_each_change_went(testapp, login_as, panel):
     login_as(panel.owner)
     text = testapp.get(domain_url(panel)).html.select_one("#tasks").text
     assert "zone refused" in text
+
+
+def test_the_pages_statement_count_does_not_grow_with_records_or_mailboxes(
+    testapp, login_as, panel
+):
+    login_as(panel.owner)
+    domain, mail = product(panel, "domain"), product(panel, "email")
+
+    def grow(n, start):
+        for i in range(start, start + n):
+            db.session.add(
+                DnsRecord(product_id=domain.id, name=f"h{i}", type="A", ttl=60, data="192.0.2.1")
+            )
+            db.session.add(
+                Mailbox(product_id=mail.id, local=f"u{i}", password_hash="{X}", quota_mb=1)
+            )
+            db.session.add(
+                ProvisionTask(
+                    product_id=domain.id, target="zone:example.com", summary={"code": "dns.add"}
+                )
+            )
+        db.session.commit()
+
+    grow(2, 0)
+    few = [count_statements(testapp, domain_url(panel)), count_statements(testapp, mail_url(panel))]
+    grow(60, 2)
+    many = [
+        count_statements(testapp, domain_url(panel)),
+        count_statements(testapp, mail_url(panel)),
+    ]
+    assert few == many, (few, many)
+    assert max(few) <= 15, few

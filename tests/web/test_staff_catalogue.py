@@ -47,6 +47,8 @@ def test_staff_edit_a_plan_and_the_audit_log_says_what_changed(testapp, staff):
     plan = factories.create_plan("web-business", price=599, periods={12: 0, 24: 1000})
     form = testapp.get(f"/staff/catalogue/plans/{plan.id}").forms["plan-form"]
     assert form["price"].value == "5.99"
+    assert (form["mailboxes"].value, form["mail_quota_mb"].value) == ("25", "10240")
+    form["mailboxes"], form["mail_quota_mb"] = "5", "2048"
     assert form["periods-1-discount"].value == "10"
     assert "code" not in form.fields  # the code, kind and price basis are fixed
     form["price"] = "6.49"
@@ -58,6 +60,7 @@ def test_staff_edit_a_plan_and_the_audit_log_says_what_changed(testapp, staff):
     assert form.submit().status_int == 303
     db.session.refresh(plan)
     assert plan.price_cents == 649 and plan.retired_at is not None
+    assert (plan.mailboxes, plan.mail_quota_mb) == (5, 2048)
     assert [(p.months, p.discount_bp) for p in plan.periods] == [(12, 0), (36, 1500)]
     log = testapp.get("/staff/audit")
     assert "5,99\xa0€ → 6,49\xa0€" in log.text
@@ -80,6 +83,9 @@ def test_staff_edit_a_plan_and_the_audit_log_says_what_changed(testapp, staff):
         ("periods-1-months", "12", "само веднъж"),
         ("periods-1-discount", "0", "по-малка отстъпка"),
         ("name_en", "", "Въведете име на плана"),
+        ("mailboxes", "-1", "Въведете цяло число от 0 до 10000"),
+        ("mail_quota_mb", "99999999", "Въведете цяло число от 0 до 10000000"),
+        ("mail_quota_mb", "lots", "цяло число"),
     ],
 )
 def test_bad_plan_input_is_refused_and_nothing_changes(testapp, staff, field, value, message):

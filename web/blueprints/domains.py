@@ -1,6 +1,8 @@
 """A domain's page (group domains): nameservers, DNS records edited inline, registrant,
 auto-renewal and the transfer code; every change goes to the servers through the queue."""
 
+import unicodedata
+
 from babel import Locale
 from flask import Blueprint, flash, make_response, render_template, url_for
 from flask_babel import get_locale
@@ -28,12 +30,15 @@ def _load(number, product_id):
     return member, services.product_of(member.panel, product_id, [ProductKind.DOMAIN])
 
 
+def _sort_key(name):
+    """Alphabetical whatever the case and accents: 'Åland' with the A's, 'остров' with the О's."""
+    letters = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in letters if not unicodedata.combining(c))
+
+
 def _countries():
     territories = Locale.parse(str(get_locale())).territories
-    codes = sorted(
-        (code for code in territories if len(code) == 2 and code.isalpha()),
-        key=lambda code: territories[code],
-    )
+    codes = sorted(services.country_codes(), key=lambda code: _sort_key(territories[code]))
     return [SelectChoice("", "—")] + [SelectChoice(code, territories[code]) for code in codes]
 
 
@@ -67,9 +72,10 @@ def _context(member, product):
         "panel": member.panel,
         "product": product,
         "zone": provisioning.ascii_domain(product.domain),
+        "page_url": _back(member.panel.number, product.id),
         "settings": services.settings_of(product),
         "records": services.records_of(product),
-        "tasks": provisioning.recent_tasks(product),
+        "tasks": provisioning.recent_tasks(product, (provisioning.ZONE, provisioning.REGISTRY)),
         "host_nameservers": services.on_host_nameservers(product),
         "display_name": dns.display_name,
     }
@@ -110,9 +116,9 @@ def nameservers(number, product_id):
     return _page(member, product, 422, nameservers=form)
 
 
-def _records(member, product, status=200, form=None):
+def _records(member, product, status=200, form=None, **extra):
     """The records section: the table and the form that adds one."""
-    context = {**_context(member, product), **_forms(product, record_form=form)}
+    context = {**_context(member, product), **_forms(product, record_form=form), **extra}
     return htmx.render("domains/show.html", "domains/_records.html", status, **context)
 
 
@@ -129,10 +135,10 @@ def add_record(number, product_id):
             put_error(form, error)
         else:
             db.session.commit()
+            flash(_("The record is added."), "success")
             if not htmx.is_partial():
-                flash(_("The record is added."), "success")
                 return htmx.full_page_redirect(_back(number, product_id, "#records"))
-            return _records(member, product)
+            return htmx.changed(*_records(member, product))
     return _records(member, product, 422, form)
 
 
@@ -189,11 +195,11 @@ def update_record(number, product_id, record_id):
             put_error(form, error)
         else:
             db.session.commit()
+            flash(_("The record is saved."), "success")
             if not htmx.is_partial():
-                flash(_("The record is saved."), "success")
                 return htmx.full_page_redirect(_back(number, product_id, "#records"))
-            return render_template(
-                "domains/_record_row.html", **_context(member, product), record=row
+            return htmx.changed(
+                render_template("domains/_record_row.html", **_context(member, product), record=row)
             )
     return _edit(member, product, row, form, 422)
 
@@ -206,9 +212,9 @@ def delete_record(number, product_id, record_id):
     if row is not None:  # else deleted already: a second click is not an error
         services.delete_record(product, row, actor=current_user)
         db.session.commit()
-    if htmx.is_partial():
-        return ""
     flash(_("The record is deleted."), "success")
+    if htmx.is_partial():  # the row goes; the changes on the servers show the deletion
+        return htmx.changed("")
     return htmx.full_page_redirect(_back(number, product_id, "#records"))
 
 

@@ -42,7 +42,8 @@ def _context(member, product, **given):
         "aliases": [a for a in services.aliases_of(product) if a.local],
         "limits": {"count": count, "total": total, "used": services.quota_used(product)},
         "address": services.address,
-        "tasks": provisioning.recent_tasks(product),
+        "page_url": _back(member.panel.number, product.id),
+        "tasks": provisioning.recent_tasks(product, (provisioning.MAIL,)),
         "mailbox_form": given.get("mailbox_form") or MailboxForm(formdata=None),
         "alias_form": given.get("alias_form") or AliasForm(formdata=None),
         "catch_all_form": given.get("catch_all_form")
@@ -63,12 +64,13 @@ def show(number, product_id):
     return render_template("mailboxes/show.html", **_context(member, product))
 
 
-def _mailboxes(member, product, status=200, form=None):
+def _mailboxes(member, product, status=200, form=None, **extra):
     return htmx.render(
         "mailboxes/show.html",
         "mailboxes/_mailboxes.html",
         status,
         **_context(member, product, mailbox_form=form),
+        **extra,
     )
 
 
@@ -91,10 +93,10 @@ def add_mailbox(number, product_id):
             put_error(form, error)
         else:
             db.session.commit()
+            flash(_("The mailbox is created."), "success")
             if not htmx.is_partial():
-                flash(_("The mailbox is created."), "success")
                 return htmx.full_page_redirect(_back(number, product_id, "#mailboxes"))
-            return _mailboxes(member, product)
+            return htmx.changed(*_mailboxes(member, product))
     return _mailboxes(member, product, 422, form)
 
 
@@ -147,11 +149,13 @@ def update_mailbox(number, product_id, mailbox_id):
             put_error(form, error)
         else:
             db.session.commit()
+            flash(_("The mailbox is saved."), "success")
             if not htmx.is_partial():
-                flash(_("The mailbox is saved."), "success")
                 return htmx.full_page_redirect(_back(number, product_id, "#mailboxes"))
-            return render_template(
-                "mailboxes/_mailbox_row.html", **_context(member, product), mailbox=row
+            return htmx.changed(
+                render_template(
+                    "mailboxes/_mailbox_row.html", **_context(member, product), mailbox=row
+                )
             )
     return _edit(member, product, row, form, 422)
 
@@ -164,9 +168,9 @@ def delete_mailbox(number, product_id, mailbox_id):
     if row is not None:  # else deleted already: a second click is not an error
         services.delete_mailbox(product, row, actor=current_user)
         db.session.commit()
-    if htmx.is_partial():
-        return ""
     flash(_("The mailbox is deleted."), "success")
+    if htmx.is_partial():  # the row goes; the figures and the changes follow
+        return htmx.changed("")
     return htmx.full_page_redirect(_back(number, product_id, "#mailboxes"))
 
 
@@ -218,8 +222,10 @@ def catch_all(number, product_id):
             put_error(form, error)
         else:
             db.session.commit()
-            if changed:
+            if changed and (form.destination.data or "").strip():
                 flash(_("The catch-all is saved."), "success")
+            elif changed:
+                flash(_("The catch-all is off: mail to unknown addresses is refused."), "success")
             return htmx.full_page_redirect(_back(number, product_id, "#catch-all"))
     return render_template(
         "mailboxes/show.html", **_context(member, product, catch_all_form=form)

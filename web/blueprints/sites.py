@@ -10,6 +10,7 @@ from models import Group, ProductKind, db
 from rules import access, provisioning, services
 from rules.errors import DomainError
 from web import htmx
+from web.labels import idn
 from web.service_forms import SiteEditForm, SiteForm, put_error
 
 bp = Blueprint("sites", __name__, url_prefix="/panels/<int:number>/web/<int:product_id>")
@@ -39,7 +40,8 @@ def _page(member, product, status=200, form=None):
         product=product,
         sites=services.sites_of(product),
         is_main=services.is_main,
-        tasks=provisioning.recent_tasks(product),
+        tasks=provisioning.recent_tasks(product, (provisioning.WEB,)),
+        page_url=_back(member.panel.number, product.id),
         form=_php_choices(form),
     ), status
 
@@ -75,7 +77,7 @@ def add(number, product_id):
             put_error(form, error)
         else:
             db.session.commit()
-            flash(_("The site %(host)s is added.", host=site.host), "success")
+            flash(_("The site %(host)s is added.", host=idn(site.host)), "success")
             return htmx.full_page_redirect(_back(number, product_id))
     return _page(member, product, 422, form)
 
@@ -116,7 +118,7 @@ def update(number, product_id, site_id):
             put_error(form, error)
         else:
             db.session.commit()
-            flash(_("The site %(host)s is saved.", host=site.host), "success")
+            flash(_("The site %(host)s is saved.", host=idn(site.host)), "success")
             return htmx.full_page_redirect(_back(number, product_id))
     return _edit(member, product, site, form, 422)
 

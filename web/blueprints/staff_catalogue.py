@@ -76,6 +76,8 @@ def _plan_form(plan=None, formdata=None):
             "name_en": plan.name_en,
             "price": plan.price_cents,
             "volume_eligible": plan.volume_eligible,
+            "mailboxes": plan.mailboxes,
+            "mail_quota_mb": plan.mail_quota_mb,
             "retired": plan.retired_at is not None,
             "periods": [{"months": p.months, "discount": p.discount_bp} for p in plan.periods],
         }
@@ -105,6 +107,8 @@ def _save_plan(plan):
         volume_eligible=form.volume_eligible.data,
         retired=form.retired.data,
         periods=periods,
+        mailboxes=form.mailboxes.data,
+        mail_quota_mb=form.mail_quota_mb.data,
     )
     try:
         saved, changed = catalogue_admin.save_plan(plan, change, actor=current_user)
