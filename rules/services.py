@@ -10,6 +10,7 @@ The views check the group (access.panel_for) and load the product with ``product
 import re
 import secrets
 import string
+from dataclasses import dataclass
 
 import phonenumbers
 from babel import Locale
@@ -709,6 +710,32 @@ def _password(product, local, password):
 def _mail_products(product):
     """The panel's mail products on this domain: their addresses share one mail domain."""
     return _same_domain(product, provisioning.MAIL_KINDS)
+
+
+@dataclass(frozen=True)
+class Sibling:
+    id: int
+    plan_name: str
+
+
+def mail_siblings(product):
+    """The panel's other mail products on this domain, with how many addresses each holds."""
+    ids = [other for other in _mail_products(product) if other != product.id]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(
+            Product.id,
+            Product.plan_name,
+            func.count(func.distinct(Mailbox.id)) + func.count(func.distinct(MailAlias.id)),
+        )
+        .outerjoin(Mailbox, Mailbox.product_id == Product.id)
+        .outerjoin(MailAlias, MailAlias.product_id == Product.id)
+        .where(Product.id.in_(ids))
+        .group_by(Product.id, Product.plan_name)
+        .order_by(Product.id)
+    ).all()
+    return [(Sibling(id=row[0], plan_name=row[1]), row[2]) for row in rows]
 
 
 def _local_exists(product, local):

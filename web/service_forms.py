@@ -75,7 +75,7 @@ class RegistrantForm(FlaskForm):
     phone = StringField(
         _l("Phone"),
         validators=[Length(max=40)],
-        description=_l("as +359.888123456"),
+        description=_l("with the country code, such as +359 888 123 456"),
         id="registrant-phone",
     )
     street = StringField(_l("Street address"), validators=[Length(max=300)], id="registrant-street")

@@ -328,3 +328,16 @@ def test_the_pages_statement_count_does_not_grow_with_records_or_mailboxes(
     ]
     assert few == many, (few, many)
     assert max(few) <= 15, few
+
+
+def test_a_mail_page_names_the_other_mail_products_of_its_domain(testapp, login_as, panel):
+    services.add_mailbox(
+        product(panel, "email"), local="a", password="a long enough secret", quota="5", actor=None
+    )
+    db.session.commit()
+    login_as(panel.owner)
+    hosting = product(panel, "hosting")
+    page = testapp.get(f"/panels/{panel.number}/email/{hosting.id}")
+    notice = page.html.select_one("p.notice")
+    assert notice.select_one("a")["href"] == mail_url(panel)
+    assert "1 адрес" in notice.text

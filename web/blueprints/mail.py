@@ -34,14 +34,16 @@ def _load(number, product_id):
 def _context(member, product, **given):
     mailboxes = services.mailboxes_of(product)
     count, total = services.mail_limits(product)
-    catch_all = services.catch_all_of(product)
+    aliases = services.aliases_of(product)
+    catch_all = next((a for a in aliases if a.local == ""), None)
     return {
         "panel": member.panel,
         "product": product,
         "mailboxes": mailboxes,
-        "aliases": [a for a in services.aliases_of(product) if a.local],
+        "aliases": [a for a in aliases if a.local],
         "limits": {"count": count, "total": total, "used": services.quota_used(product)},
         "address": services.address,
+        "siblings": services.mail_siblings(product),
         "page_url": _back(member.panel.number, product.id),
         "tasks": provisioning.recent_tasks(product, (provisioning.MAIL,)),
         "mailbox_form": given.get("mailbox_form") or MailboxForm(formdata=None),
