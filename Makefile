@@ -21,10 +21,13 @@ run: install
 		APP_ENV=development $(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) \
 		--access-logfile - wsgi:app
 
-## test: install with the test extras and run the whole suite
+## test: install with the test extras and run the whole suite, in parallel (pytest-xdist)
+# Each worker has its own PostgreSQL database (TEST_DATABASE_URL's name + _gw0, _gw1...).
+# PYTEST_ARGS="-n 0" runs in one process (on the database as given); -n in PYTEST_ARGS wins.
+PYTEST_WORKERS ?= -n 2
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 install: $(VENV)/.installed $(MO)
 install-test: $(VENV)/.installed-test $(MO)

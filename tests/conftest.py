@@ -16,7 +16,7 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import webtest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from config import TestConfig, normalize_database_url
 from models import db
@@ -58,7 +58,30 @@ def skip_or_fail(required, reason):
 
 
 def postgres_url():
-    return normalize_database_url(POSTGRES_URL)
+    """The PostgreSQL database of this test process: the one TEST_DATABASE_URL names, or, under
+    pytest-xdist, one per worker beside it (``test_gw0``...), so that workers share no tables."""
+    url = make_url(normalize_database_url(POSTGRES_URL))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = url.set(database=f"{url.database}_{worker}")
+    return url.render_as_string(hide_password=False)
+
+
+def create_postgres_database(url):
+    """Create the database at ``url`` when it is missing, from the database TEST_DATABASE_URL
+    names (CREATE DATABASE cannot run in a transaction)."""
+    name = make_url(url).database
+    engine = create_engine(normalize_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                quoted = connection.dialect.identifier_preparer.quote(name)
+                connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
+    finally:
+        engine.dispose()
 
 
 def migrate(url):
@@ -89,6 +112,7 @@ def postgres_database():
     if not POSTGRES_URL:
         skip_or_fail(REQUIRE_POSTGRES, "PostgreSQL tests need TEST_DATABASE_URL")
     url = postgres_url()
+    create_postgres_database(url)
     reset_postgres_schema(url)
     migrate(url)
     return url

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import time_machine
 
@@ -204,7 +206,9 @@ def test_password_reset_requests_are_throttled(testapp, outbox):
     assert form.submit(expect_errors=True).status_int == 429
 
 
-REDIS_PREFIX = "pp-test-limits"
+#: one prefix per pytest-xdist worker, so that parallel workers neither count in nor clear
+#: each other's keys
+REDIS_PREFIX = "-".join(filter(None, ["pp-test-limits", os.environ.get("PYTEST_XDIST_WORKER")]))
 
 
 @pytest.fixture
@@ -217,7 +221,7 @@ def redis_client():
         client.ping()
     except redis.exceptions.ConnectionError:
         skip_or_fail(REQUIRE_REDIS, "Redis is not running on 127.0.0.1:6379")
-    for key in client.scan_iter(f"*{REDIS_PREFIX}*"):
+    for key in client.scan_iter(f"*/{REDIS_PREFIX}/*"):
         client.delete(key)
     return client
 
@@ -237,5 +241,5 @@ def test_throttling_counts_in_redis_when_configured(redis_client, testapp, creat
         statuses.append(form.submit(expect_errors=True).status_int)
     assert statuses == [422, 422, 429]
     # The counter lives in Redis, where every worker and app server sees it.
-    keys = [key.decode() for key in redis_client.scan_iter(f"*{REDIS_PREFIX}*")]
+    keys = [key.decode() for key in redis_client.scan_iter(f"*/{REDIS_PREFIX}/*")]
     assert any("/127.0.0.1/auth.login_submit/2/1/minute" in key for key in keys), keys
