@@ -1,9 +1,9 @@
 """Counting clicks without slowing the redirect: each worker keeps its counts in memory and
 writes them in batches (per partner per day: clicks, and new unique visitors).
 
-Memory stays bounded: visitors are remembered only for the repeat window, IP addresses only
-for the current minute, and the counts only until the next write (every
-AFFILIATE_FLUSH_SECONDS, by a background thread, and when the worker exits).
+Memory stays bounded: visitors are remembered only for the repeat window and at most
+REPEAT_MEMORY of them, IP addresses only for the current minute, and the counts only until the
+next write (every AFFILIATE_FLUSH_SECONDS, by a background thread, and when the worker exits).
 """
 
 import atexit
@@ -11,15 +11,19 @@ import logging
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
+from werkzeug.urls import iri_to_uri
 
-from models import AffiliateDay, AffiliateVisitor, Partner, PartnerStatus, db
-from web import database
+from models import AffiliateDay, AffiliateVisitor, Partner, PartnerStatus, database, db
 
 log = logging.getLogger(__name__)
+
+#: visitors a worker remembers for the repeat window (about 30 MB); beyond it the oldest are
+#: forgotten early, so only a cookie-less repeat of theirs could count again
+REPEAT_MEMORY = 100_000
 
 
 class ClickBuffer:
@@ -31,25 +35,30 @@ class ClickBuffer:
         self._lock = threading.Lock()
         self._clicks = defaultdict(int)
         self._visitors = defaultdict(set)
-        self._last_seen = {}
+        #: (partner, visitor) -> when last seen, oldest first
+        self._last_seen = OrderedDict()
         self._per_ip = {}
         self._minute = None
+        self._day = None  # the UTC day of the current minute
 
     def record(self, partner_id, ip, visitor, now):
         """Count a click; return why it was not counted ("flood", "repeat") or None."""
         minute = int(now // 60)
-        day = datetime.fromtimestamp(now, UTC).date()
         with self._lock:
             if minute != self._minute:
                 self._per_ip.clear()
                 self._minute = minute
+                self._day = datetime.fromtimestamp(minute * 60, UTC).date()
+            day = self._day
             used = self._per_ip.get(ip, 0) + 1
             self._per_ip[ip] = used
             if used > self.flood_per_minute:
                 return "flood"
             key = (partner_id, visitor)
-            last = self._last_seen.get(key)
-            self._last_seen[key] = now
+            last = self._last_seen.pop(key, None)
+            self._last_seen[key] = now  # now the newest
+            if len(self._last_seen) > REPEAT_MEMORY:
+                self._last_seen.popitem(last=False)
             if last is not None and now - last < self.repeat_seconds:
                 return "repeat"
             self._clicks[(partner_id, day)] += 1
@@ -64,9 +73,9 @@ class ClickBuffer:
         with self._lock:
             clicks, visitors = self._clicks, self._visitors
             self._clicks, self._visitors = defaultdict(int), defaultdict(set)
-            self._last_seen = {
-                k: t for k, t in self._last_seen.items() if now - t < self.repeat_seconds
-            }
+            seen = self._last_seen
+            while seen and now - next(iter(seen.values())) >= self.repeat_seconds:
+                seen.popitem(last=False)
         return clicks, visitors
 
     def give_back(self, clicks, visitors):
@@ -91,36 +100,36 @@ _RECOUNT = (
     "WHERE partner_id = {p} AND day = {p}"
 )
 
-# PostgreSQL takes each batch as arrays in one statement (a round trip and a plan per batch,
-# not per row); the rows go in key order, so two workers never wait for each other in a cycle.
-_PG_VISITORS = (
-    "INSERT INTO affiliate_visitors (partner_id, day, visitor) "
-    "SELECT p, d, v FROM unnest(%s::int[], %s::date[], %s::varchar[]) AS t(p, d, v) "
-    "ORDER BY p, d, v ON CONFLICT DO NOTHING"
-)
-_PG_CLICKS = (
+# PostgreSQL takes a whole batch as arrays in one statement: the new visitors go in (the unique
+# key skips the ones already seen), and each day's counters grow by its clicks and by the
+# visitors that were new — one row version per day, one round trip and one plan per batch. The
+# rows go in key order, so two workers never wait for each other in a cycle. A visitor row is
+# inserted once: rows are only written for today and yesterday, and deleted only after that.
+_PG_BATCH = (
+    "WITH new AS ("
+    " INSERT INTO affiliate_visitors (partner_id, day, visitor)"
+    " SELECT p, d, v FROM unnest(%s::int[], %s::date[], %s::varchar[]) AS t(p, d, v)"
+    " ORDER BY p, d, v ON CONFLICT DO NOTHING RETURNING partner_id, day"
+    "), fresh AS (SELECT partner_id, day, count(*) AS n FROM new GROUP BY partner_id, day) "
     "INSERT INTO affiliate_days (partner_id, day, clicks, visitors) "
-    "SELECT p, d, c, 0 FROM unnest(%s::int[], %s::date[], %s::bigint[]) AS t(p, d, c) "
-    "ORDER BY p, d "
-    "ON CONFLICT (partner_id, day) DO UPDATE SET clicks = affiliate_days.clicks + excluded.clicks"
-)
-_PG_RECOUNT = (
-    "UPDATE affiliate_days a SET visitors = v.n FROM ("
-    " SELECT partner_id, day, count(*) AS n FROM affiliate_visitors"
-    " WHERE (partner_id, day) IN (SELECT * FROM unnest(%s::int[], %s::date[]))"
-    " GROUP BY partner_id, day) v "
-    "WHERE a.partner_id = v.partner_id AND a.day = v.day"
+    "SELECT t.p, t.d, t.c, coalesce(fresh.n, 0)"
+    " FROM unnest(%s::int[], %s::date[], %s::bigint[]) AS t(p, d, c)"
+    " LEFT JOIN fresh ON fresh.partner_id = t.p AND fresh.day = t.d "
+    "ORDER BY t.p, t.d "
+    "ON CONFLICT (partner_id, day) DO UPDATE SET"
+    " clicks = affiliate_days.clicks + excluded.clicks,"
+    " visitors = affiliate_days.visitors + excluded.visitors"
 )
 
 
-def write(clicks, visitors):
-    """Add the counts to the database in one transaction (any number of workers at once).
+def write(connection, clicks, visitors):
+    """Add the counts to the database in the connection's transaction (any number of workers
+    at once).
 
-    Three batched statements (this runs in the worker beside the requests, so little Python
-    per row): the day's new visitors (the unique key skips the ones already seen), the click
-    counters, and each touched day's visitor count again.
+    Batched statements (this runs in the worker beside the requests, so little Python per
+    row): the day's new visitors (the unique key skips the ones already seen), the click
+    counters, and each touched day's visitor count again (on PostgreSQL all in one).
     """
-    connection = db.session.connection()
     keys = sorted(clicks)
     # Visitor rows are kept for today and yesterday; a late batch for an older day adds its
     # clicks but leaves that day's final visitor count alone.
@@ -129,14 +138,9 @@ def write(clicks, visitors):
     seen = [(pid, day, v) for pid, day in recent for v in sorted(visitors[(pid, day)])]
     counts = [(pid, day, clicks[(pid, day)]) for pid, day in keys]
     if connection.dialect.name == "postgresql":
-        batches = [
-            (_PG_VISITORS, seen and [list(column) for column in zip(*seen, strict=True)]),
-            (_PG_CLICKS, counts and [list(column) for column in zip(*counts, strict=True)]),
-            (_PG_RECOUNT, recent and [list(column) for column in zip(*recent, strict=True)]),
-        ]
-        for sql, columns in batches:
-            if columns:
-                connection.exec_driver_sql(sql, tuple(columns))
+        columns = [list(column) for column in zip(*seen, strict=True)] if seen else [[]] * 3
+        columns += [list(column) for column in zip(*counts, strict=True)]
+        connection.exec_driver_sql(_PG_BATCH, tuple(columns))
     else:
         iso = [(pid, day.isoformat()) for pid, day in recent]
         batches = [
@@ -147,26 +151,35 @@ def write(clicks, visitors):
         for sql, rows in batches:
             if rows:
                 connection.exec_driver_sql(sql.format(p="?"), rows)
-    db.session.execute(delete(AffiliateVisitor).where(AffiliateVisitor.day < yesterday))
-    db.session.commit()
+    connection.execute(delete(AffiliateVisitor).where(AffiliateVisitor.day < yesterday))
 
 
 class AffiliateState:
-    """A worker's buffer, its snapshot of approved partners, and its background writer."""
+    """A worker's buffer, its snapshot of approved partners, and its background writer.
 
-    def __init__(self, app):
-        config = app.config
-        self.app = app
+    It works on a plain SQLAlchemy engine (no app context, no ORM session): the link's own
+    app builds one, and the main app hands over its own when it serves the link too.
+    """
+
+    def __init__(self, config, engine):
+        self.engine = engine
         self.buffer = ClickBuffer(
             repeat_seconds=config["AFFILIATE_REPEAT_MINUTES"] * 60,
             flood_per_minute=config["AFFILIATE_FLOOD_PER_MINUTE"],
         )
         self.flush_seconds = config["AFFILIATE_FLUSH_SECONDS"]
         self.cache_seconds = config["AFFILIATE_PARTNER_CACHE_SECONDS"]
+        #: the click cookie: its name, its signing key, and its attributes, the same for
+        #: every click (the value is URL-safe)
+        self.cookie_name = config["AFFILIATE_COOKIE_NAME"]
+        self.secret_key = config["SECRET_KEY"]
+        self.cookie_attributes = cookie_attributes(config)
+        #: where the link lands: the app's address (empty when it is this host) and the
+        #: default landing page as a URI
+        self.site_url = config["AFFILIATE_SITE_URL"]
+        self.landing_url = iri_to_uri(self.site_url + config["AFFILIATE_LANDING_PATH"])
         self._partners = None
         self._partners_until = 0.0
-        #: the click cookie's attributes, the same for every click (the value is URL-safe)
-        self.cookie_attributes = cookie_attributes(config)
         self._writer_pid = None
         self._writer_lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -187,14 +200,13 @@ class AffiliateState:
         still lands; without any list it lands without a cookie) and try again soon."""
         token = database.mark_read_only(True)  # a read: on SQLite it never waits for writers
         try:
-            rows = db.session.execute(
-                select(Partner.number, Partner.id).where(
-                    Partner.status == PartnerStatus.APPROVED, Partner.number.is_not(None)
-                )
-            ).all()
-            db.session.rollback()  # end the read: a sync worker keeps its connection
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(Partner.number, Partner.id).where(
+                        Partner.status == PartnerStatus.APPROVED, Partner.number.is_not(None)
+                    )
+                ).all()
         except Exception:
-            db.session.rollback()
             log.exception("approved partners could not be loaded; keeping the last list")
             self._partners_until = time.monotonic() + 5
             return False
@@ -224,9 +236,9 @@ class AffiliateState:
                 return True
             clicks, visitors = self.buffer.take(time.time())
             try:
-                write(clicks, visitors)
+                with self.engine.begin() as connection:
+                    write(connection, clicks, visitors)
             except Exception:
-                db.session.rollback()
                 self.buffer.give_back(clicks, visitors)
                 log.exception("affiliate clicks could not be written; kept for the next try")
                 return False
@@ -248,25 +260,23 @@ class AffiliateState:
     def _write_forever(self):
         while True:
             time.sleep(self.flush_seconds)
-            self._in_context(self.flush)
+            self._quietly(self.flush)
             if time.monotonic() >= self._partners_until:
-                self._in_context(self.reload_partners)  # requests never wait for the reload
+                self._quietly(self.reload_partners)  # requests never wait for the reload
 
     def _flush_at_exit(self):
         for _attempt in range(5):  # other workers may be writing their last clicks too
-            if self._in_context(self.flush):
+            if self._quietly(self.flush):
                 return
             time.sleep(0.5)
 
-    def _in_context(self, work):
-        with self.app.app_context():
-            try:
-                return work()
-            except Exception:
-                log.exception("affiliate background work failed")
-                return False
-            finally:
-                db.session.remove()
+    @staticmethod
+    def _quietly(work):
+        try:
+            return work()
+        except Exception:
+            log.exception("affiliate background work failed")
+            return False
 
 
 def cookie_attributes(config):

@@ -8,14 +8,17 @@ import re
 import time
 from functools import lru_cache
 
-from crawlerdetect import CrawlerDetect
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from itsdangerous.encoding import base64_encode, int_to_bytes
 
+from affiliate.bots import is_bot
 from rules.redirects import is_local_path
 
 #: a partner number: ASCII digits without a leading zero, at most 18 of them (fits BIGINT)
 _NUMBER = re.compile(r"[1-9][0-9]{0,17}")
+
+#: the link's paths: /partners/<number>
+PREFIX = "/partners"
 
 #: the cookie's own salt: a session cookie or any other signed value never passes for it
 COOKIE_SALT = "affiliate-click"
@@ -28,28 +31,43 @@ def parse_number(text):
     return None
 
 
+def path_of(number):
+    """The path of a partner's link."""
+    return f"{PREFIX}/{number}"
+
+
 def landing(to, default):
     """Where the link lands: ``to`` when it is a path on this site (but not another partner's
     link, which would hand the visitor's cookie on), else the default."""
-    if to and is_local_path(to) and not to.startswith("/partners"):
+    if to and is_local_path(to) and not to.startswith(PREFIX):
         return to
     return default
 
 
 class _Signer(TimestampSigner):
     """itsdangerous's timestamp signer (which reads the cookie back), signing in its exact
-    format with the derived key computed once and the C HMAC: the hot path's only crypto."""
+    format: the hot path's only crypto. The key is derived once, the HMAC keyed once and
+    copied per click (OpenSSL then looks nothing up), and the time stamp is encoded once a
+    second."""
 
     def __init__(self, secret_key):
         super().__init__(secret_key, salt=COOKIE_SALT)
         self._key = super().derive_key()
+        self._mac = hmac.new(self._key, digestmod=hashlib.sha1)
+        self._second = None
+        self._stamp = b""
 
     def derive_key(self, secret_key=None):
         return self._key if secret_key is None else super().derive_key(secret_key)
 
     def sign(self, value):
-        message = value.encode() + b"." + base64_encode(int_to_bytes(int(time.time())))
-        return message + b"." + base64_encode(hmac.digest(self._key, message, "sha1"))
+        now = int(time.time())
+        if now != self._second:  # a race here only encodes the same second twice
+            self._stamp, self._second = b"." + base64_encode(int_to_bytes(now)), now
+        message = value.encode() + self._stamp
+        mac = self._mac.copy()
+        mac.update(message)
+        return message + b"." + base64_encode(mac.digest())
 
 
 @lru_cache(maxsize=4)
@@ -98,15 +116,6 @@ def visitor_hash(salt, ip, user_agent):
     day it was seen, and deleted the day after."""
     data = f"{salt}\x00{ip}\x00{user_agent}".encode("utf-8", "replace")
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-_detector = CrawlerDetect()
-
-
-@lru_cache(maxsize=4096)
-def is_bot(user_agent):
-    """Known crawlers, link unfurlers (Slack, WhatsApp, Telegram...) and scripts, or no agent."""
-    return not user_agent or _detector.isCrawler(user_agent)
 
 
 def excluded(method, environ):

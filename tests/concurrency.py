@@ -2,8 +2,7 @@
 
 import threading
 
-from models import db
-from web import database
+from models import database, db
 
 
 def run_concurrently(app, count, work, *, timeout=60):

@@ -19,9 +19,9 @@ import webtest
 from sqlalchemy import create_engine, inspect, make_url, text
 
 from config import TestConfig, normalize_database_url
-from models import db
+from models import database, db
 from tests import factories
-from web import create_app, database
+from web import create_app
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"

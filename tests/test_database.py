@@ -9,10 +9,9 @@ from flask import Blueprint
 from sqlalchemy import text, update
 from sqlalchemy.exc import OperationalError
 
-from models import User, db
+from models import User, database, db
 from tests.conftest import postgres_only, sqlite_only
 from tests.factories import PASSWORD
-from web import database
 
 
 @sqlite_only

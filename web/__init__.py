@@ -9,11 +9,11 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from affiliate import views as affiliate_views
+from affiliate.app import create_link_app, serve_links
 from config import BASE_DIR, INSTANCE_DIR, config_from_env
-from models import LANGUAGES, db
+from models import LANGUAGES, database, db
 from rules import access, audit, commissions, listings, partners, passwords
-from web import cli, database, errors, htmx, idempotency, labels, security
+from web import cli, errors, htmx, idempotency, labels, security
 from web.extensions import babel, csrf, limiter, login_manager, migrate
 from web.i18n import select_locale
 
@@ -78,7 +78,6 @@ def create_app(config_object=None, **overrides):
         app.logger.warning("MAIL_SERVER is not set: password reset and other mail is not sent")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
 
-    app.session_interface = security.LinkFreeSessions()
     _init_database(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -89,7 +88,7 @@ def create_app(config_object=None, **overrides):
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
     )
     errors.init_app(app)
-    affiliate_views.init_app(app)
+    _serve_affiliate_links(app, config_object, overrides)
     _register_blueprints(app)
     _init_request_hooks(app)
     cli.init_app(app)
@@ -101,6 +100,17 @@ def _init_database(app):
     with app.app_context():
         database.configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+
+
+def _serve_affiliate_links(app, config_object, overrides):
+    """Answer /partners/<number> with the link's own small app (DESIGN.md 3.7: the hottest
+    path), on this app's database engine: a click skips the panel's per-request work."""
+    with app.app_context():
+        engine = db.engine
+    link_app = create_link_app(config_object, engine=engine, **overrides)
+    app.extensions["affiliate"] = link_app.extensions["affiliate"]
+    app.extensions["affiliate_link_app"] = link_app
+    app.wsgi_app = serve_links(app.wsgi_app, link_app)
 
 
 def _register_blueprints(app):
@@ -126,7 +136,6 @@ def _register_blueprints(app):
         webhooks,
     )
 
-    app.register_blueprint(affiliate_views.bp)
     for module in (
         main,
         auth,

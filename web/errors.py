@@ -88,8 +88,6 @@ def init_app(app):
 
 def _refuse_bad_request_targets():
     # PostgreSQL refuses NUL in text; answer 400 before any view can pass one on.
-    if request.endpoint == "affiliate.follow":
-        return None  # the link lands everyone; it reads only a checked number and path
     values = [request.path, *(v for _, v in request.args.items(multi=True))]
     if request.method == "POST" and request.mimetype in FORM_TYPES:
         values.extend(v for _, v in request.form.items(multi=True))

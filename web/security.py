@@ -1,8 +1,7 @@
-"""Security headers on every response: pages, fragments, redirects and errors; which
-proxies to trust; and sessions that the affiliate link does not touch."""
+"""Security headers on every response: pages, fragments, redirects and errors; and which
+proxies to trust."""
 
 from flask import current_app, request
-from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -42,19 +41,3 @@ def trust_proxies(app):
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
-
-class LinkFreeSessions(SecureCookieSessionInterface):
-    """The app's signed-cookie sessions, except on the affiliate link: a click neither reads
-    nor re-signs a logged-in visitor's session (DESIGN.md 3.7: no session on the hot path).
-    The link gets an empty session that is never saved, so even its error pages render."""
-
-    def open_session(self, app, request):
-        if request.path.startswith("/partners/"):
-            return self.session_class()
-        return super().open_session(app, request)
-
-    def save_session(self, app, session, response):
-        if request.path.startswith("/partners/"):
-            return None
-        return super().save_session(app, session, response)

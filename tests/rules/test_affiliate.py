@@ -2,13 +2,14 @@
 requests, the repeat window and the flood budget, and the counters they write."""
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
-from affiliate import links
+from affiliate import clicks, links
 from affiliate.clicks import ClickBuffer, write
 from models import AffiliateDay, AffiliateVisitor, db
 from tests import factories
@@ -90,6 +91,18 @@ def test_the_cookie_round_trip_and_its_refusals():
     assert links.read_cookie(SECRET, odd, 90 * 86_400) is None
 
 
+def test_the_fast_signer_signs_exactly_as_itsdangerous_every_second():
+    plain = TimestampSigner(SECRET, salt=links.COOKIE_SALT)
+    start = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
+    for seconds in (0, 0.5, 1, 2, 3600):  # the time stamp is encoded once a second
+        with time_machine.travel(start + timedelta(seconds=seconds), tick=False):
+            value = links.make_cookie(SECRET, 1001, "0123456789abcdef")
+            assert value == plain.sign("1001.0123456789abcdef").decode()
+            assert plain.unsign(value, return_timestamp=True)[1] == start.replace(
+                second=0
+            ) + timedelta(seconds=int(seconds))
+
+
 def test_an_expired_cookie_is_ignored(monkeypatch):
     value = links.make_cookie(SECRET, 1001, "0123456789abcdef")
     real = time.time()
@@ -160,11 +173,24 @@ def test_the_repeat_window_and_the_flood_budget():
     assert not buffer.pending()
 
 
-def test_a_failed_write_keeps_the_counts_for_the_next_one(app, monkeypatch):
-    from affiliate import clicks
+def test_the_repeat_memory_is_bounded_and_forgets_the_oldest_first(monkeypatch):
+    monkeypatch.setattr(clicks, "REPEAT_MEMORY", 3)
+    buffer = ClickBuffer(repeat_seconds=1800, flood_per_minute=100)
+    t = 1_800_000_000.0
+    for i, visitor in enumerate(("v1", "v2", "v3", "v4")):
+        assert buffer.record(1, f"ip-{i}", visitor, t + i) is None
+    assert len(buffer._last_seen) == 3
+    assert buffer.record(1, "ip-x", "v4", t + 5) == "repeat"  # remembered
+    assert buffer.record(1, "ip-x", "v1", t + 6) is None  # the oldest, forgotten early
+    # the window passes for all but the newest two: take() forgets them from the front
+    buffer.take(t + 5 + 1800)
+    assert list(buffer._last_seen) == [(1, "v1")]
 
+
+def test_a_failed_write_keeps_the_counts_for_the_next_one(app, monkeypatch):
     partner = factories.create_partner()
-    state = clicks.AffiliateState(app)
+    db.session.commit()
+    state = clicks.AffiliateState(app.config, db.engine)
     state.flush_seconds = 3600  # counted in memory; written only when flushed
     for visitor in ("a", "b", "a"):
         state.buffer.repeat_seconds = 0
@@ -178,8 +204,17 @@ def test_a_failed_write_keeps_the_counts_for_the_next_one(app, monkeypatch):
     assert state.flush() is False and state.buffer.pending()
     monkeypatch.setattr(clicks, "write", real_write)
     assert state.flush() is True and not state.buffer.pending()
+    db.session.commit()  # see what the state's own connection wrote
     row = db.session.get(AffiliateDay, (partner.id, datetime.now(UTC).date()))
     assert (row.clicks, row.visitors) == (3, 2)
+
+
+def write_batch(clicks, visitors):
+    """Write one worker's batch in a transaction of its own, as the writer thread does."""
+    db.session.commit()
+    with db.engine.begin() as connection:
+        write(connection, clicks, visitors)
+    db.session.commit()  # the test's next read starts after the batch
 
 
 def test_a_late_batch_for_an_old_day_adds_clicks_and_keeps_its_visitor_count(app):
@@ -187,7 +222,7 @@ def test_a_late_batch_for_an_old_day_adds_clicks_and_keeps_its_visitor_count(app
     old = date(2020, 1, 1)
     db.session.add(AffiliateDay(partner_id=partner.id, day=old, clicks=10, visitors=7))
     db.session.commit()
-    write({(partner.id, old): 2}, {(partner.id, old): {"x"}})
+    write_batch({(partner.id, old): 2}, {(partner.id, old): {"x"}})
     row = db.session.get(AffiliateDay, (partner.id, old))
     assert (row.clicks, row.visitors) == (12, 7)
 
@@ -195,14 +230,14 @@ def test_a_late_batch_for_an_old_day_adds_clicks_and_keeps_its_visitor_count(app
 def test_written_counts_add_up_and_visitors_count_once_a_day(app):
     partner = factories.create_partner()
     day = datetime.now(UTC).date()
-    write({(partner.id, day): 3}, {(partner.id, day): {"a", "b"}})
-    write({(partner.id, day): 2}, {(partner.id, day): {"b", "c"}})  # another worker's batch
+    write_batch({(partner.id, day): 3}, {(partner.id, day): {"a", "b"}})
+    write_batch({(partner.id, day): 2}, {(partner.id, day): {"b", "c"}})  # another worker's
     row = db.session.get(AffiliateDay, (partner.id, day))
     assert (row.clicks, row.visitors) == (5, 3)
     old = date(2020, 1, 1)
     db.session.add(AffiliateVisitor(partner_id=partner.id, day=old, visitor="z"))
     db.session.commit()
-    write({(partner.id, day): 1}, {(partner.id, day): {"a"}})
+    write_batch({(partner.id, day): 1}, {(partner.id, day): {"a"}})
     assert (
         db.session.scalars(select(AffiliateVisitor.day).where(AffiliateVisitor.day == old)).all()
         == []

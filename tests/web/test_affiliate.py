@@ -93,6 +93,7 @@ def test_bad_numbers_still_land_without_a_cookie(testapp, number):
         ("/\tevil", "/"),
         ("/\r\nLocation: https://evil.example", "/"),
         ("/partners/1", "/"),
+        ("/цени?x=1#top", "/%D1%86%D0%B5%D0%BD%D0%B8?x=1#top"),  # a URI in the header
         # still percent-encoded after the query is decoded: a path on this site, no header
         ("/%0d%0aLocation:%20https://evil.example", "/%0d%0aLocation:%20https://evil.example"),
     ],
@@ -218,10 +219,42 @@ def test_a_logged_in_visitor_keeps_its_session_untouched(testapp, login_as, app)
 def test_the_bare_prefix_lands_too_and_a_trailing_slash_still_counts(testapp):
     response = testapp.get("/partners/", headers=BROWSER)
     assert response.status_int == 302 and response.headers["Location"] == "/"
+    assert testapp.get("/partners", headers=BROWSER).headers["Location"].endswith("/partners/")
+    assert testapp.get("/partnersx", expect_errors=True).status_int == 404  # not the link
     partner = factories.create_partner()
     pasted = testapp.get(f"/partners/{partner.number}/", headers=BROWSER)
     assert [c.split("=")[0] for c in cookie_header(pasted)] == ["pp_ref"]
     assert clicks_of(partner) == 1
+
+
+def test_the_app_hands_the_link_to_the_link_app_before_its_own_machinery(testapp):
+    """No session, CSRF, rate-limit or language work on a click: only the link's headers."""
+    partner = factories.create_partner()
+    response = testapp.get(f"/partners/{partner.number}", headers=BROWSER)
+    assert sorted(response.headers.keys()) == [
+        "Cache-Control",
+        "Content-Length",
+        "Location",
+        "Set-Cookie",
+    ]
+    assert response.body == b""
+
+
+def test_every_new_browser_counts_once_and_no_agent_is_no_click(testapp, make_testapp):
+    """A different browser per click (the link's real traffic): each counts, each is a new
+    unique visitor; a plain client without a User-Agent lands without cookie or click."""
+    partner = factories.create_partner()
+    for i in range(5):
+        agent = f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.{i}.0 Safari/537.36"
+        visitor = make_testapp()
+        response = visitor.get(f"/partners/{partner.number}", headers={"User-Agent": agent})
+        assert [c.split("=")[0] for c in cookie_header(response)] == ["pp_ref"]
+        again = visitor.get(f"/partners/{partner.number}", headers={"User-Agent": agent})
+        assert cookie_header(again)  # a repeat keeps its cookie but is no click
+    plain = make_testapp().get(f"/partners/{partner.number}")
+    assert plain.status_int == 302 and cookie_header(plain) == []
+    assert clicks_of(partner) == 5
+    assert db.session.get(AffiliateDay, (partner.id, date.today())).visitors == 5
 
 
 def test_people_the_partner_invited_are_never_referred(testapp, make_testapp):

@@ -11,6 +11,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
+from affiliate.links import PREFIX as LINK_PREFIX
 from config import TestConfig
 from models import Group, db
 from rules.access import OWNER
@@ -236,11 +237,20 @@ ROUTES = {
 }
 
 
+def served_apps(app):
+    """The app and the affiliate link's own app, which it serves /partners/ with."""
+    return [app, app.extensions["affiliate_link_app"]]
+
+
 def _url_map_rules():
-    app = create_app(TestConfig)
+    app, link_app = served_apps(create_app(TestConfig))
+    served = [
+        *app.url_map.iter_rules(),
+        *(rule for rule in link_app.url_map.iter_rules() if rule.rule.startswith(LINK_PREFIX)),
+    ]
     return [
         (rule.endpoint, method)
-        for rule in app.url_map.iter_rules()
+        for rule in served
         for method in rule.methods
         if method not in {"HEAD", "OPTIONS"}
     ]
@@ -263,7 +273,8 @@ def _cases(policies=None, methods=None, csrf=None):
 def url(app, endpoint, world=None):
     args = ROUTES[endpoint].args
     args = args(world) if callable(args) else args
-    with app.test_request_context():
+    [served] = [s for s in served_apps(app) if endpoint in s.view_functions]
+    with served.test_request_context():
         return url_for(endpoint, **args)
 
 

@@ -41,10 +41,9 @@ def _require_login():
 
 def link_of(partner, path=None):
     """The partner's public link, absolute, with a landing path when one is given."""
-    base = url_for("affiliate.follow", number=str(partner.number), _external=True)
-    host = current_app.config["AFFILIATE_LINK_BASE_URL"]
-    if host:  # the link host, when the redirect runs apart from the app
-        base = host + url_for("affiliate.follow", number=str(partner.number))
+    # the link host when the redirect runs apart from the app, else this app's address
+    host = current_app.config["AFFILIATE_LINK_BASE_URL"] or request.host_url.rstrip("/")
+    base = host + links.path_of(partner.number)
     return f"{base}?{urlencode({'to': path})}" if path else base
 
 

@@ -5,10 +5,10 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from models import db
+from models import database, db
 from rules import referrals, users
 from rules.redirects import safe_next
-from web import database, htmx, mail, notify, sessions
+from web import htmx, mail, notify, sessions
 from web.extensions import limiter
 from web.forms import EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 

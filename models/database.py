@@ -8,7 +8,7 @@ import time
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from models import db
+from models.base import db
 
 #: True while a request whose method cannot change state is being served
 _read_only_request = contextvars.ContextVar("read_only_request", default=False)
