@@ -66,12 +66,15 @@ class Config:
     DB_RETRY_ATTEMPTS = _env_int("DB_RETRY_ATTEMPTS", 3)
     #: milliseconds SQLite waits for a lock before answering "database is locked"
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 5_000)
+    #: seconds to wait for PostgreSQL to accept a connection
+    DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)
 
     PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "https")
     #: how many reverse proxies in front of the app set X-Forwarded-* (0 = none)
     PROXY_HOPS = _env_int("PROXY_HOPS", 0)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
+    #: "__Host-pp_session" when the cookie is Secure and has no Domain (see session_cookie_name)
     SESSION_COOKIE_NAME = "pp_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -97,6 +100,8 @@ class Config:
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     LOGIN_EMAIL_RATE_LIMIT = _env("LOGIN_EMAIL_RATE_LIMIT", "5 per minute;20 per hour")
     RESET_RATE_LIMIT = _env("RESET_RATE_LIMIT", "5 per hour")
+    #: reset links mailed to one account, from any address (its inbox is not flooded)
+    RESET_EMAIL_RATE_LIMIT = _env("RESET_EMAIL_RATE_LIMIT", "3 per hour")
     SIGNUP_RATE_LIMIT = _env("SIGNUP_RATE_LIMIT", "10 per hour")
 
     MAIL_SERVER = _env("MAIL_SERVER")
@@ -119,6 +124,9 @@ class Config:
     BANK_BIC = _env("BANK_BIC", "BNBGBGSD")
     #: the shared secret of the payment provider's webhook (HMAC-SHA256 of the body)
     PAYMENT_WEBHOOK_SECRET = _env("PAYMENT_WEBHOOK_SECRET")
+    #: days a deposit top-up through the provider may still be reversed: spendable at once,
+    #: withdrawable after them
+    DEPOSIT_SETTLEMENT_DAYS = _env_int("DEPOSIT_SETTLEMENT_DAYS", 7)
 
     #: the affiliate link /partners/<number> (DESIGN.md 3.7): where it lands, its cookie, and
     #: what it counts. The cookie's Domain lets a separate link host share it with the app.
@@ -174,7 +182,37 @@ class Config:
                 "SECRET_KEY is not set. Set it to a long random value "
                 '(python -c "import secrets; print(secrets.token_hex(32))").'
             )
-        check_affiliate(app_config)
+        finish(app_config)
+
+
+def finish(app_config):
+    """Derive what follows from the other settings, and check those that could break."""
+    check_affiliate(app_config)
+    name_session_cookie(app_config)
+    if (app_config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("postgresql"):
+        # an unreachable server answers 503 after this many seconds, not the OS's minutes
+        # (and a row lock waited for as long as SQLite waits for its write lock)
+        options = {**app_config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+        lock_ms = int(app_config.get("SQLITE_BUSY_TIMEOUT_MS", Config.SQLITE_BUSY_TIMEOUT_MS))
+        options["connect_args"] = {
+            "connect_timeout": app_config.get("DB_CONNECT_TIMEOUT", Config.DB_CONNECT_TIMEOUT),
+            "options": f"-c lock_timeout={lock_ms}",
+            **options.get("connect_args", {}),
+        }
+        app_config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def name_session_cookie(app_config):
+    """Give a Secure session cookie without a Domain the ``__Host-`` prefix (ASVS 3.3.1):
+    browsers then refuse it unless it came over HTTPS from this very host, for the whole site,
+    so a sibling subdomain cannot plant or overwrite it."""
+    name = app_config.get("SESSION_COOKIE_NAME", "pp_session").removeprefix("__Host-")
+    host_only = (
+        app_config.get("SESSION_COOKIE_SECURE")
+        and not app_config.get("SESSION_COOKIE_DOMAIN")
+        and app_config.get("SESSION_COOKIE_PATH") in (None, "/")
+    )
+    app_config["SESSION_COOKIE_NAME"] = f"__Host-{name}" if host_only else name
 
 
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -217,7 +255,7 @@ class DevelopmentConfig(Config):
         """Use a key stored under instance/ when none is given."""
         if not app_config.get("SECRET_KEY"):
             app_config["SECRET_KEY"] = _development_secret_key()
-        check_affiliate(app_config)
+        finish(app_config)
 
 
 class TestConfig(Config):
@@ -244,7 +282,7 @@ class TestConfig(Config):
     @classmethod
     def prepare(cls, app_config):
         """Accept the settings the fixtures made, once the affiliate ones are checked."""
-        check_affiliate(app_config)
+        finish(app_config)
 
 
 CONFIGS = {"production": Config, "development": DevelopmentConfig, "test": TestConfig}

@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from logging.config import fileConfig
 
@@ -96,11 +97,31 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, sqlite_foreign_keys_off(connection):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+@contextlib.contextmanager
+def sqlite_foreign_keys_off(connection):
+    """SQLite alters a table by copying it into a new one and dropping the old (batch mode);
+    with foreign keys on, dropping a table that other rows point at fails. So, as SQLite's
+    own procedure for schema changes says, keys are off while migrating (the pragma works only
+    outside a transaction) and every row is checked against them before they are on again."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection  # autocommit: outside any transaction
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:10]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

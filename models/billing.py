@@ -157,6 +157,9 @@ class TopUp(db.Model):
     #: the date on the bank statement
     received_on: Mapped[date | None] = mapped_column(Date)
     credited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: how the money came: a bank transfer staff recorded, or the payment provider (whose
+    #: payments can be reversed for a while: they are not withdrawable until they settle)
+    credited_via: Mapped[PaidVia | None] = mapped_column(enum_column(PaidVia))
 
     partner: Mapped[Partner] = relationship()
 

@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from models.base import db
 
@@ -15,6 +16,10 @@ _read_only_request = contextvars.ContextVar("read_only_request", default=False)
 
 # PostgreSQL: serialization_failure, deadlock_detected. Both mean "run it again".
 RETRYABLE_PG_CODES = {"40001", "40P01"}
+
+#: the database cannot serve now: locked for longer than the retries wait, unreachable, or
+#: no connection free in the pool. A request that meets one answers 503 (nothing was kept).
+UNAVAILABLE = (OperationalError, PoolTimeout)
 
 
 def configure_engine(engine, *, busy_timeout_ms):

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import json
 import re
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -67,8 +69,9 @@ def find_top_up(reference):
     return db.session.scalar(select(TopUp).where(TopUp.reference == (reference or "").strip()))
 
 
-def credit(top_up, amount_cents, *, received_on=None, actor=None):
-    """Credit what arrived for ``top_up`` to the partner's deposit, once."""
+def credit(top_up, amount_cents, *, via=PaidVia.BANK_TRANSFER, received_on=None, actor=None):
+    """Credit what arrived for ``top_up`` (by bank transfer or through the provider) to the
+    partner's deposit, once."""
     if not 0 < amount_cents <= MAX_PRICE_CENTS:
         raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
     rows.lock(top_up)
@@ -90,6 +93,7 @@ def credit(top_up, amount_cents, *, received_on=None, actor=None):
     top_up.credited_at = utcnow()
     top_up.received_on = received_on
     top_up.credited_by_id = getattr(actor, "id", None)
+    top_up.credited_via = PaidVia(via)
     audit.record(
         "topup.credit",
         actor=actor,
@@ -115,7 +119,9 @@ def confirm_bank_transfer(reference, amount_cents, *, received_on, actor):
     """Staff record a received transfer: it credits a top-up or pays an invoice whole."""
     top_up = find_top_up(reference)
     if top_up is not None:
-        credit(top_up, amount_cents, received_on=received_on, actor=actor)
+        credit(
+            top_up, amount_cents, via=PaidVia.BANK_TRANSFER, received_on=received_on, actor=actor
+        )
         return top_up
     invoice = find_invoice(reference)
     if invoice is None:
@@ -174,7 +180,11 @@ def parse_event(secret, body, signature_header):
         value = event.get(name)
         if not isinstance(value, kind) or isinstance(value, bool) or value in ("", None):
             raise DepositError(_l("The field “%(name)s” is missing or wrong.", name=name))
-    if len(event["id"]) > 100 or len(event["reference"]) > 40:
+        # printable text only: no NUL (PostgreSQL refuses it), no lone surrogate (no encoding
+        # stores it), no control characters
+        if kind is str and not value.isprintable():
+            raise DepositError(_l("The field “%(name)s” must be printable text.", name=name))
+    if len(event["id"]) > 100 or len(event["reference"]) > 40 or len(event["type"]) > 60:
         raise DepositError(_l("The event id or reference is too long."))
     if not 0 < event["amount_cents"] <= MAX_PRICE_CENTS:
         raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
@@ -201,7 +211,7 @@ def handle_event(event):
         raise EventReplayed() from None
     top_up = find_top_up(event["reference"])
     if top_up is not None:
-        credit(top_up, event["amount_cents"])
+        credit(top_up, event["amount_cents"], via=PaidVia.PROVIDER)
         record.outcome = f"credited top-up {top_up.reference}"
     else:
         invoice = find_invoice(event["reference"])
@@ -256,6 +266,69 @@ def min_commission_withdrawal():
     return settings.get("COMMISSION_WITHDRAWAL_MIN_CENTS", MIN_COMMISSION_WITHDRAWAL)
 
 
+#: how long a payment through the provider may still be reversed (a chargeback): until then
+#: it can be spent but not withdrawn (DEPOSIT_SETTLEMENT_DAYS)
+SETTLEMENT = timedelta(days=7)
+
+
+def settlement_period():
+    return timedelta(days=settings.get("DEPOSIT_SETTLEMENT_DAYS", SETTLEMENT.days))
+
+
+@dataclass
+class Withdrawable:
+    """What of the deposit can be withdrawn now, and the provider payments still settling."""
+
+    available_cents: int
+    #: (amount in cents, when it settles) of each provider payment younger than the period
+    settling: list = field(default_factory=list)
+
+    @property
+    def settling_cents(self):
+        return sum(amount for amount, _when in self.settling)
+
+    @property
+    def amount_cents(self):
+        """The available balance beyond the provider money still settling (which the
+        partner may spend: spending takes the settled money first)."""
+        return max(0, self.available_cents - self.settling_cents)
+
+
+def withdrawable(partner, now=None):
+    """What the partner can withdraw from its deposit now [R18]."""
+    now = now or utcnow()
+    period = settlement_period()
+    recent = db.session.execute(
+        select(TopUp.amount_cents, TopUp.credited_at)
+        .where(
+            TopUp.partner_id == partner.id,
+            TopUp.status == TopUpStatus.CREDITED,
+            TopUp.credited_via == PaidVia.PROVIDER,
+            TopUp.credited_at > now - period,
+        )
+        .order_by(TopUp.credited_at)
+    ).all()
+    return Withdrawable(
+        balance(partner), [(amount, credited_at + period) for amount, credited_at in recent]
+    )
+
+
+def _check_settled(partner, amount_cents):
+    """Refuse to pay out provider money that may still be reversed (a larger amount than the
+    balance at all is the ledger's to refuse)."""
+    can = withdrawable(partner)
+    if can.settling and can.amount_cents < amount_cents <= can.available_cents:
+        raise DepositError(
+            _l(
+                "You can withdraw up to %(amount)s now: %(settling)s paid through the payment"
+                " provider settles by %(date)s and can be spent until then, not withdrawn.",
+                amount=f"{can.amount_cents / 100:.2f} €",
+                settling=f"{can.settling_cents / 100:.2f} €",
+                date=max(when for _amount, when in can.settling).date().isoformat(),
+            )
+        )
+
+
 def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind.DEPOSIT):
     """Hold ``amount_cents`` of the deposit (or available commission) for a payout to ``iban``
     until staff decides."""
@@ -278,6 +351,8 @@ def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind
         raise DepositError(
             _l("Pay or cancel your unpaid invoices first; then the deposit can be withdrawn.")
         )
+    else:
+        _check_settled(partner, amount_cents)
     withdrawal = Withdrawal(
         partner_id=partner.id, amount_cents=amount_cents, iban=iban, source=source.value
     )

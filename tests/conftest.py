@@ -222,6 +222,7 @@ def app_config(request, smtp_server):
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "LOGIN_EMAIL_RATE_LIMIT": "1000 per minute",
         "RESET_RATE_LIMIT": "1000 per minute",
+        "RESET_EMAIL_RATE_LIMIT": "1000 per minute",
         "SIGNUP_RATE_LIMIT": "1000 per minute",
     }
     for marker in reversed(list(request.node.iter_markers("config"))):

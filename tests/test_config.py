@@ -39,13 +39,13 @@ def test_production_is_the_default_environment():
 def test_production_starts_with_a_secret_key(tmp_path):
     result = _run(
         "import wsgi, passenger_wsgi; print(wsgi.app.config['SESSION_COOKIE_SECURE'], "
-        "passenger_wsgi.application.name)",
+        "passenger_wsgi.application.name, wsgi.app.config['SESSION_COOKIE_NAME'])",
         APP_ENV="production",
         SECRET_KEY="x" * 64,
         DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "web"]
+    assert result.stdout.split() == ["True", "web", "__Host-pp_session"]
 
 
 def test_create_app_refuses_missing_key_directly():

@@ -3,15 +3,19 @@
 import contextlib
 import sqlite3
 import threading
+import time
 
 import pytest
+import webtest
 from flask import Blueprint
-from sqlalchemy import text, update
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.exc import OperationalError
 
+from config import TestConfig
 from models import User, database, db
 from tests.conftest import postgres_only, sqlite_only
 from tests.factories import PASSWORD
+from web import create_app
 
 
 @sqlite_only
@@ -218,3 +222,78 @@ def test_errors_that_are_not_conflicts_are_not_retried(app):
     with pytest.raises(Exception, match="no_such_table"):
         database.run_with_retry(broken, attempts=5, base_delay=0)
     assert len(calls) == 1
+
+
+def _change_name(testapp, name):
+    form = testapp.get("/account/").forms["profile-form"]
+    form["name"] = name
+    return form.submit(expect_errors=True)
+
+
+def assert_busy_page(response):
+    assert response.status_int == 503
+    assert response.headers["Retry-After"] == "10"
+    assert "Услугата е заета" in response.text
+    assert "нищо не е променено" in response.text
+
+
+@sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50, DB_RETRY_ATTEMPTS=2)
+def test_a_write_that_never_gets_the_lock_answers_503_and_changes_nothing(
+    testapp, login_as, create_user, write_lock
+):
+    user = create_user(name="Before")
+    login_as(user)
+    write_lock.hold()
+    assert_busy_page(_change_name(testapp, "After"))
+    hx = testapp.post(
+        "/account/profile",
+        {"name": "After", "language": "bg"},
+        headers={"HX-Request": "true", "X-CSRFToken": "x"},
+        expect_errors=True,
+    )
+    assert hx.status_int in (400, 503)  # CSRF or busy: never a 500
+    db.session.expire_all()
+    assert user.name == "Before"
+
+
+@postgres_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=300)
+def test_a_row_locked_too_long_on_postgres_answers_503_and_changes_nothing(
+    app, testapp, login_as, create_user, database_url
+):
+    user = create_user(name="Before")
+    login_as(user)
+    form = testapp.get("/account/").forms["profile-form"]
+    engine = create_engine(database_url)
+    holder = engine.connect()
+    holder.execute(text("SELECT 1 FROM users WHERE id = :id FOR UPDATE"), {"id": user.id})
+    try:
+        form["name"] = "After"
+        assert_busy_page(form.submit(expect_errors=True))
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    db.session.expire_all()
+    assert db.session.get(User, user.id).name == "Before"
+    form["name"] = "After"
+    assert form.submit().status_int == 303  # the lock gone, the same form goes through
+
+
+def test_an_unreachable_database_answers_503_quickly(app_config, tmp_path):
+    """A server that is down (here: nothing listens on the port) or a SQLite file that cannot
+    be opened: a clear 503 page, not a 500 after a long wait."""
+    for url in (
+        "postgresql://postgres@127.0.0.1:9/test",
+        f"sqlite:///{tmp_path}/no-such-folder/app.db",
+    ):
+        broken = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, **app_config)
+        client = webtest.TestApp(broken)
+        started = time.monotonic()
+        for path in ("/prices", "/prices?lang=en"):  # a page that reads the database
+            assert_busy_page(client.get(path, expect_errors=True))
+        assert client.get("/healthz", expect_errors=True).status_int == 503
+        assert time.monotonic() - started < 10
+        with broken.app_context():
+            db.engine.dispose()

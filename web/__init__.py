@@ -59,6 +59,9 @@ class PartnerProgram(Flask):
             return database.run_with_retry(
                 super().full_dispatch_request, attempts=self.config["DB_RETRY_ATTEMPTS"]
             )
+        except database.UNAVAILABLE as error:
+            # Still locked after the retries, or not reachable: nothing was committed.
+            return self.finalize_request(errors.database_unavailable(error))
         finally:
             database.reset_read_only(token)
 

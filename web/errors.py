@@ -2,12 +2,14 @@
 
 import time
 
-from flask import flash, make_response, request, session
+from flask import current_app, flash, make_response, request, session
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from models import db
+from models import DEFAULT_LANGUAGE, LANGUAGES, db
 from rules.errors import DomainError
 from web import htmx, sessions
 from web.extensions import limiter
@@ -71,6 +73,37 @@ def handle_domain_error(error):
     # Whatever the refused rule had flushed must not show on the error page (or anywhere).
     db.session.rollback()
     return render_error(error.status, error.message)
+
+
+#: seconds a client is asked to wait after a 503 (the database was busy or away)
+RETRY_AFTER_SECONDS = 10
+
+
+def database_unavailable(error):
+    """A page that needs no database: the service is busy, nothing was changed, try again."""
+    db.session.rollback()
+    current_app.logger.warning("database unavailable: %s", error, exc_info=error)
+    language = language_without_database()
+    with force_locale(language):
+        title = _("The service is busy")
+        message = _(
+            "Your request was not carried out, and nothing was changed. Try again in a few seconds."
+        )
+        # straight from the template: the context processors would load the user
+        template = current_app.jinja_env.get_template("errors/unavailable.html")
+        page = template.render(title=title, message=message, current_language=language)
+        response = make_response(page, 503)
+        if htmx.is_htmx():
+            htmx.add_flash_trigger(response, [("error", message)])
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def language_without_database():
+    """The visitor's language from the session or the browser (the user row is not read)."""
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT_LANGUAGE
 
 
 def handle_server_error(error):

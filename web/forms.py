@@ -4,7 +4,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    StopValidation,
+    ValidationError,
+)
 
 from models import LANGUAGES
 from rules import passwords
@@ -14,6 +21,21 @@ LANGUAGE_CHOICES = [SelectChoice(code, name) for code, (_short, name) in LANGUAG
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for one-button POSTs."""
+
+
+INCOMPLETE = _l("The form is incomplete. Reload the page and try again.")
+
+
+class Sent:
+    """The field must be in the request, even empty (a form of the page always sends it)."""
+
+    def __init__(self, message=INCOMPLETE):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not field.raw_data:
+            field.errors[:] = []
+            raise StopValidation(self.message)
 
 
 class AcceptablePassword:

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from models import Group
 from rules.access import GROUP_LABELS
+from web.forms import Sent
 
 #: the checkbox of each group (prefixed, so that "email" stays free for an address field)
 GROUP_FIELDS = {
@@ -140,7 +141,7 @@ class InviteClientForm(GroupsMixin, FlaskForm):
 class NoteForm(FlaskForm):
     note = TextAreaField(
         _l("Private note"),
-        validators=[Length(max=2000, message=_l("Use at most 2000 characters."))],
+        validators=[Sent(), Length(max=2000, message=_l("Use at most 2000 characters."))],
     )
 
 

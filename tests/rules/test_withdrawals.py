@@ -1,10 +1,13 @@
 """Withdrawing the deposit [R18]: held until staff decides, exactly once, never overdrawn."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
-from models import Partner, Transfer, Withdrawal, WithdrawalStatus, db
-from rules import billing, deposits, ledger
+from models import PaidVia, Partner, Transfer, Withdrawal, WithdrawalStatus, db
+from rules import billing, deposits, ledger, payments
 from tests import factories
 from tests.concurrency import run_concurrently
 
@@ -119,3 +122,65 @@ def test_two_staff_paying_out_at_once_pay_once(app, partner):
     )
     assert resolutions == 1
     assert ledger.check() == []
+
+
+def provider_top_up(partner, cents, event_id):
+    """A top-up paid through the payment provider (its signed webhook event)."""
+    top_up = deposits.request_top_up(partner, actor=partner.user)
+    deposits.handle_event(
+        {
+            "id": event_id,
+            "type": "payment.succeeded",
+            "reference": top_up.reference,
+            "amount_cents": cents,
+            "currency": "EUR",
+        }
+    )
+    db.session.commit()
+    return top_up
+
+
+def test_provider_money_is_spendable_at_once_and_withdrawable_after_settling(partner):
+    """10,000 by bank transfer, then 5,000 through the provider: all 15,000 can be spent,
+    10,000 withdrawn; after DEPOSIT_SETTLEMENT_DAYS (7) all of it."""
+    start = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        top_up = provider_top_up(partner, 5_000, "evt-card-1")
+        assert top_up.credited_via == PaidVia.PROVIDER
+        assert deposits.balance(partner) == 15_000
+        can = deposits.withdrawable(partner)
+        assert (can.amount_cents, can.settling) == (10_000, [(5_000, start + timedelta(days=7))])
+        with pytest.raises(deposits.DepositError, match=r"up to 100\.00 €.*2026-12-08"):
+            deposits.request_withdrawal(partner, 10_001, IBAN, actor=partner.user)
+        db.session.rollback()
+        deposits.request_withdrawal(partner, 10_000, IBAN, actor=partner.user)
+        db.session.commit()
+        assert deposits.withdrawable(partner).amount_cents == 0  # 5,000 left, all settling
+        clock.move_to(start + timedelta(days=7, seconds=1))
+        assert deposits.withdrawable(partner).amount_cents == 5_000
+        deposits.request_withdrawal(partner, 5_000, IBAN, actor=partner.user)
+        db.session.commit()
+    assert deposits.balance(partner) == 0
+    assert ledger.check() == []
+
+
+@pytest.mark.config(DEPOSIT_SETTLEMENT_DAYS=0)
+def test_the_settlement_period_is_a_setting(partner):
+    provider_top_up(partner, 5_000, "evt-card-2")
+    assert deposits.withdrawable(partner).amount_cents == 15_000
+
+
+def test_spending_takes_the_settled_money_first(partner):
+    """What is spent comes out of the settled money: with 10,000 settled and 5,000 settling,
+    after 14,400 spent nothing can be withdrawn until the 5,000 settle."""
+    provider_top_up(partner, 5_000, "evt-card-3")
+    own = factories.create_panel(partner.user)
+    factories.create_plan("web-business", price=1000)  # 12 months: 12,000 + 20% VAT
+    billing.add_new(
+        partner.user, plan_code="web-business", months=12, domain="own.bg", panel_number=own.number
+    )
+    invoice = billing.checkout(partner.user)
+    payments.pay_from_deposit(invoice, partner, actor=partner.user)
+    db.session.commit()
+    assert deposits.balance(partner) == 600
+    assert deposits.withdrawable(partner).amount_cents == 0

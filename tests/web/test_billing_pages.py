@@ -19,7 +19,7 @@ from models import (
 )
 from rules import deposits, ledger
 from tests import factories
-from tests.web.test_routes import snapshot
+from tests.web.test_routes import csrf_token, snapshot
 
 
 @pytest.fixture
@@ -268,6 +268,26 @@ def test_auto_renewal_is_switched_on_the_renewals_page(testapp, login_as, shop):
     assert not product.auto_renew
 
 
+@pytest.mark.parametrize(
+    ("days", "lands"), [("60", "60"), ("9" * 70_000, "30"), ("30\r\nX-Evil: 1", "30"), ("", "30")]
+)
+def test_the_auto_renewal_switch_goes_back_to_a_known_window_only(
+    testapp, login_as, shop, days, lands
+):
+    partner, own = shop
+    plan = db.session.scalar(select(Plan).where(Plan.code == "web-business"))
+    product = factories.add_product(own, plan, "auto.bg")
+    product.expires_on = date.today()
+    db.session.commit()
+    login_as(partner.user)
+    response = testapp.post(
+        f"/billing/products/{product.id}/auto-renew",
+        {"csrf_token": csrf_token(testapp), "on": "1", "days": days},
+    )
+    assert response.status_int == 303
+    assert response.headers["Location"] == f"/billing/renewals?days={lands}"
+
+
 def test_a_client_without_a_partner_cannot_switch_auto_renewal_on(testapp, login_as, shop):
     client = factories.create_user()
     panel = factories.create_panel(client)
@@ -338,6 +358,15 @@ def test_a_client_sees_and_pays_by_transfer_what_its_partner_ordered_for_it(
                 "currency": "EUR",
             }
         ).encode(),
+        # a lone surrogate and a NUL: valid JSON, but text no database stores
+        b'{"id": "\\ud800", "type": "payment.succeeded", "reference": "R", '
+        b'"amount_cents": 100, "currency": "EUR"}',
+        b'{"id": "evt\\u0000", "type": "payment.succeeded", "reference": "R", '
+        b'"amount_cents": 100, "currency": "EUR"}',
+        b'{"id": "evt", "type": "payment.succeeded", "reference": "DEP-\\u0000", '
+        b'"amount_cents": 100, "currency": "EUR"}',
+        b'{"id": "evt", "type": "payment.succeeded\\ud83d", "reference": "R", '
+        b'"amount_cents": 100, "currency": "EUR"}',
     ],
 )
 def test_odd_signed_webhook_bodies_are_a_json_4xx(testapp, body):

@@ -1,7 +1,7 @@
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from models import ALL_GROUPS, ClientLink, Grant, Group, Panel, Partner, User, db
 from tests import factories
@@ -437,3 +437,20 @@ def test_access_dialog_statements_do_not_grow_with_members(testapp, login_as):
     for _ in range(10):
         factories.grant(panel, factories.create_user(), Group.EMAIL)
     assert count_statements(testapp, f"/panels/{panel.number}/access/") == few
+
+
+def test_a_note_form_without_its_field_is_refused_not_a_server_error(testapp, login_as):
+    partner = factories.create_partner()
+    panel = factories.create_panel()
+    factories.link_client(partner, panel, Group.WEB)
+    db.session.execute(update(ClientLink).values(note="плаща късно"))
+    db.session.commit()
+    login_as(partner.user)
+    response = testapp.post(
+        f"/partner/clients/{panel.number}/note",
+        {"csrf_token": csrf_token(testapp)},
+        expect_errors=True,
+    )
+    assert response.status_int == 422
+    assert "Формулярът е непълен." in response.text
+    assert db.session.scalar(select(ClientLink.note)) == "плаща късно"

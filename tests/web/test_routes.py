@@ -412,3 +412,67 @@ def test_signed_endpoints_refuse_unsigned_or_forged_requests(
     response = testapp.post(target, body, headers=headers, expect_errors=True)
     assert response.status_int == 401
     assert snapshot() == before
+
+
+#: form values no form expects: missing, empty, far too long, not numbers, odd characters
+ODD_FORMS = {
+    "missing": {},
+    "odd": dict.fromkeys(
+        (
+            "note",
+            "name",
+            "email",
+            "password",
+            "days",
+            "months",
+            "on",
+            "groups",
+            "amount",
+            "iban",
+            "plan",
+            "domain",
+            "target",
+            "to",
+            "reason",
+            "type",
+            "value",
+            "ttl",
+            "priority",
+            "local",
+            "quota_mb",
+            "destinations",
+            "php",
+            "folder",
+            "rate",
+            "path",
+            "number",
+            "invoices",
+            "order",
+            "key",
+            "idempotency_key",
+            "language",
+            "next",
+            "selected",
+        ),
+        "\u202e\ud7ff" + "9" * 4000,
+    ),
+}
+
+
+@sqlite_only  # input checks run before the database is asked anything database-specific
+@pytest.mark.parametrize(("endpoint", "method"), _cases(methods=STATE_CHANGING, csrf=True))
+def test_state_changing_routes_answer_odd_forms_without_a_server_error(
+    app, testapp, world, login_as, endpoint, method
+):
+    """Whoever may use a route, a form with its fields missing or absurd gets a 4xx (or the
+    page again), never a 500."""
+    route = ROUTES[endpoint]
+    who = {PUBLIC: None, PANEL: "owner", STAFF: "staff", PARTNER: "partner"}.get(
+        route.policy, route.who
+    )
+    if who is not None:
+        login_as(world.user(who))
+    target = url(app, endpoint, world)
+    for kind, values in ODD_FORMS.items():
+        response = send(testapp, method, target, {**values, "csrf_token": csrf_token(testapp)})
+        assert response.status_int < 500, (kind, response.status_int)

@@ -111,6 +111,40 @@ def test_production_cookie_is_secure():
     assert Config.SESSION_COOKIE_SAMESITE == "Lax"
 
 
+@pytest.mark.config(SESSION_COOKIE_SECURE=True, WTF_CSRF_SSL_STRICT=False)
+def test_a_secure_session_cookie_is_bound_to_this_host(app, testapp, create_user):
+    """ASVS 3.3.1: with Secure and no Domain the cookie is ``__Host-``: HTTPS, Path=/, no
+    Domain, so no other host (a sibling subdomain) can set or overwrite it."""
+    testapp.extra_environ = {"wsgi.url_scheme": "https", "HTTP_HOST": "panel.example"}
+    user = create_user()
+    form = testapp.get("https://panel.example/login").forms["login-form"]
+    form["email"], form["password"] = user.email, PASSWORD
+    response = form.submit()
+    [cookie] = [v for k, v in response.headerlist if k == "Set-Cookie"]
+    assert cookie.startswith("__Host-pp_session=")
+    attributes = [part.strip() for part in cookie.split(";")[1:]]
+    assert "Secure" in attributes and "Path=/" in attributes
+    assert not any(a.lower().startswith("domain=") for a in attributes)
+    assert testapp.get("https://panel.example/account/").status_int == 200
+
+
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [
+        ({"SESSION_COOKIE_SECURE": True}, "__Host-pp_session"),
+        ({"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_DOMAIN": "example.com"}, "pp_session"),
+        ({"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_PATH": "/panel"}, "pp_session"),
+        ({"SESSION_COOKIE_SECURE": False}, "pp_session"),
+    ],
+)
+def test_the_host_prefix_only_where_browsers_accept_it(settings, name):
+    from config import TestConfig, name_session_cookie
+
+    config = {"SESSION_COOKIE_NAME": TestConfig.SESSION_COOKIE_NAME, **settings}
+    name_session_cookie(config)
+    assert config["SESSION_COOKIE_NAME"] == name
+
+
 def test_expired_session_during_htmx_request_redirects_the_whole_page(
     app, testapp, login_as, create_user
 ):
@@ -193,6 +227,36 @@ def test_failed_logins_for_one_email_are_throttled_from_any_address(testapp, cre
     form["email"], form["password"] = user.email.upper(), "wrong password"
     response = form.submit(extra_environ={"REMOTE_ADDR": "10.0.0.3"}, expect_errors=True)
     assert response.status_int == 429
+
+
+@pytest.mark.config(LOGIN_EMAIL_RATE_LIMIT="3 per minute")
+def test_every_written_form_of_one_address_shares_its_login_budget(testapp, create_user):
+    """Login finds one account for all of these, so they count against one budget."""
+    user = create_user(email="maria@example.com")
+    variants = ("maria@example.com", "MARIA@EXAMPLE.COM", "maria@ＥＸＡＭＰＬＥ.com")
+    for i, email in enumerate(variants):
+        form = testapp.get("/login").forms["login-form"]
+        form["email"], form["password"] = email, "wrong password"
+        response = form.submit(extra_environ={"REMOTE_ADDR": f"10.0.1.{i}"}, expect_errors=True)
+        assert response.status_int == 422
+    form = testapp.get("/login").forms["login-form"]
+    form["email"], form["password"] = " maria@example．com ", PASSWORD
+    response = form.submit(extra_environ={"REMOTE_ADDR": "10.0.1.9"}, expect_errors=True)
+    assert response.status_int == 429
+    assert user.email == "maria@example.com"
+
+
+@pytest.mark.config(RESET_EMAIL_RATE_LIMIT="2 per hour")
+def test_reset_links_to_one_account_are_throttled_from_any_address(testapp, create_user, outbox):
+    user = create_user(email="maria@example.com")
+    for i, email in enumerate(
+        ("maria@example.com", "Maria@ＥＸＡＭＰＬＥ.com", "MARIA@example.com")
+    ):
+        form = testapp.get("/password/forgot").forms["forgot-form"]
+        form["email"] = email
+        response = form.submit(extra_environ={"REMOTE_ADDR": f"10.0.2.{i}"}, expect_errors=True)
+        assert response.status_int == (303 if i < 2 else 429), email
+    assert len(outbox.wait_for(user.email)) == 2
 
 
 @pytest.mark.config(RESET_RATE_LIMIT="2 per hour")

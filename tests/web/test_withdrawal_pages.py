@@ -92,3 +92,26 @@ def test_bad_withdrawals_are_refused_on_the_page(testapp, login_as, partner, amo
     assert message in response.text
     assert snapshot() == before
     assert db.session.scalar(select(func.count(Withdrawal.id))) == 0
+
+
+def test_provider_money_shows_when_it_can_be_withdrawn_and_is_held_until_then(
+    testapp, login_as, partner
+):
+    from tests.rules.test_withdrawals import provider_top_up
+
+    provider_top_up(partner, 5_000, "evt-card-page")
+    login_as(partner.user)
+    deposit = testapp.get("/partner/deposit")
+    settling = deposit.html.select_one("#settling").text
+    assert "100,00" in settling  # can be withdrawn now
+    assert "50,00" in settling and "платежния доставчик" in settling
+    form = testapp.get("/partner/deposit/withdraw").forms["withdraw-form"]
+    form["amount"], form["iban"] = "150,00", IBAN
+    before = snapshot()
+    refused = form.submit(status=422)
+    assert "Можете да изтеглите до 100.00 € сега" in refused.text
+    assert snapshot() == before
+    form = refused.forms["withdraw-form"]
+    form["amount"], form["iban"] = "100,00", IBAN
+    assert form.submit().status_int == 303
+    assert deposits.balance(partner) == 5_000

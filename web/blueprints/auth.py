@@ -20,7 +20,13 @@ def _limit(setting):
 
 
 def _email_key():
-    return "email:" + request.form.get("email", "").strip().lower()[:254]
+    """The account a form's email names, as login finds it (full-width or upper-case forms of
+    one address share one budget); text that is no address is keyed as typed."""
+    typed = request.form.get("email", "")[:254]
+    try:
+        return "email:" + users.normalize_email(typed)
+    except users.InvalidEmail:
+        return "email:" + typed.strip().lower()
 
 
 def _next_url(form_next=None):
@@ -121,6 +127,7 @@ def forgot_password():
 
 @bp.post("/password/forgot")
 @limiter.limit(_limit("RESET_RATE_LIMIT"))
+@limiter.limit(_limit("RESET_EMAIL_RATE_LIMIT"), key_func=_email_key)
 def forgot_password_submit():
     """Email a reset link if the address has an account; say the same either way."""
     form = ForgotPasswordForm()

@@ -20,6 +20,11 @@ bp = Blueprint("billing", __name__, url_prefix="/billing")
 RENEWAL_WINDOWS = (30, 60, 90)
 
 
+def renewal_window(text):
+    """The renewals page's window in days: one of RENEWAL_WINDOWS (30 for anything else)."""
+    return int(text) if text in {str(d) for d in RENEWAL_WINDOWS} else RENEWAL_WINDOWS[0]
+
+
 @bp.before_request
 @login_required
 def _require_login():
@@ -126,8 +131,7 @@ def pay(number):
 @bp.get("/renewals")
 def renewals():
     """Products expiring in the next 30/60/90 days in every panel where the user holds billing."""
-    days = request.args.get("days", "30")
-    days = int(days) if days in {str(d) for d in RENEWAL_WINDOWS} else 30
+    days = renewal_window(request.args.get("days"))
     return render_template(
         "billing/renewals.html",
         products=billing.expiring(current_user, days),
@@ -175,7 +179,8 @@ def auto_renew(product_id):
         ),
         "success",
     )
-    return htmx.full_page_redirect(url_for("billing.renewals", days=request.form.get("days", 30)))
+    days = renewal_window(request.form.get("days"))
+    return htmx.full_page_redirect(url_for("billing.renewals", days=days))
 
 
 @bp.post("/invoices/<int:number>/cancel")

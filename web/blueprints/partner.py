@@ -235,6 +235,7 @@ def deposit():
         "partner/deposit.html",
         partner=partner,
         balance=ledger.balance(AccountKind.DEPOSIT, partner),
+        withdrawable=deposits.withdrawable(partner),
         top_ups=db.session.scalars(
             select(TopUp).where(TopUp.partner_id == partner.id).order_by(TopUp.id.desc()).limit(50)
         ).all(),
@@ -271,6 +272,7 @@ def _withdraw_page(partner, form, status=200):
         partner=partner,
         form=form,
         balance=ledger.balance(AccountKind.DEPOSIT, partner),
+        withdrawable=deposits.withdrawable(partner),
         unpaid=deposits.own_unpaid_invoices(partner),
     ), status
 
