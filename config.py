@@ -112,6 +112,13 @@ class Config:
     MAIL_PASSWORD = _env("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Partner Program <no-reply@localhost>")
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+    #: "smtp" sends through MAIL_SERVER; "log" writes each message to the log instead. Unset:
+    #: smtp when MAIL_SERVER is set, else log — which production refuses (see check_mail)
+    MAIL_BACKEND = _env("MAIL_BACKEND")
+    #: tries before a message is marked failed (staff see it); the wait doubles from
+    #: MAIL_RETRY_SECONDS, at most an hour
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 10)
+    MAIL_RETRY_SECONDS = _env_int("MAIL_RETRY_SECONDS", 60)
 
     #: how long a commission is held before it is available, and the least that can be withdrawn
     COMMISSION_CLEARING_DAYS = _env_int("COMMISSION_CLEARING_DAYS", 30)
@@ -200,6 +207,24 @@ def finish(app_config):
             **options.get("connect_args", {}),
         }
         app_config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def check_mail(app_config, *, production):
+    """Decide MAIL_BACKEND, and refuse a production app that would only log its mail without
+    being told to (password resets and invitations would reach nobody)."""
+    backend = app_config.get("MAIL_BACKEND")
+    server = app_config.get("MAIL_SERVER")
+    if backend not in (None, "smtp", "log"):
+        raise ConfigError(f"MAIL_BACKEND must be smtp or log, not {backend!r}")
+    if backend is None and production and not server:
+        raise ConfigError(
+            "MAIL_SERVER is not set, so no mail (password resets, invitations, reminders) would"
+            " reach anyone. Set MAIL_SERVER (and MAIL_USERNAME, MAIL_PASSWORD), or set"
+            " MAIL_BACKEND=log to write mail to the log on purpose."
+        )
+    if backend == "smtp" and not server:
+        raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SERVER")
+    app_config["MAIL_BACKEND"] = backend or ("smtp" if server else "log")
 
 
 def name_session_cookie(app_config):

@@ -270,6 +270,7 @@ def start(app_path, port, folder, url, log, cwd, extra_env):
     env = {
         **os.environ,
         "APP_ENV": "production",
+        "MAIL_BACKEND": "log",  # a click sends no mail
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": url,
         "INSTANCE_PATH": folder,

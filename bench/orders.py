@@ -126,6 +126,7 @@ def main():
             env={
                 **os.environ,
                 "APP_ENV": "production",
+                "MAIL_BACKEND": "log",
                 "SECRET_KEY": "x" * 32,
                 "DATABASE_URL": url,
                 "INSTANCE_PATH": folder,

@@ -55,6 +55,7 @@ from models.ledger import (
     Transfer,
     TransferKind,
 )
+from models.mail import MailStatus, OutgoingMail
 from models.moves import Move, MoveItem, MoveStatus
 from models.partners import ClientLink, Invitation, InvitationKind, Partner, PartnerStatus
 from models.services import (
@@ -101,10 +102,12 @@ __all__ = [
     "JobMark",
     "LineKind",
     "MailAlias",
+    "MailStatus",
     "Mailbox",
     "Move",
     "MoveItem",
     "MoveStatus",
+    "OutgoingMail",
     "PaidVia",
     "Panel",
     "Partner",

@@ -55,6 +55,7 @@ ACTIONS = {
     "invoice.pay": _l("invoice paid"),
     "invoice.cancel": _l("invoice cancelled"),
     "invoice.refund": _l("invoice refunded"),
+    "mail.retry": _l("failed mail queued again"),
     "topup.request": _l("deposit top-up requested"),
     "topup.credit": _l("deposit top-up credited"),
     "product.auto_renew": _l("auto-renewal changed"),

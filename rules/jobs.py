@@ -106,7 +106,7 @@ def renew(product, today, report):
     return invoice
 
 
-def _remind(product, today, report):
+def _remind(product, today, report, remind):
     """Send the nearest reminder not sent yet (a missed day does not lose it, nor send two)."""
     days = (product.expires_on - today).days
     thresholds = [t for t in REMINDER_DAYS if 0 <= days <= t]
@@ -117,10 +117,16 @@ def _remind(product, today, report):
     fresh = [once(key) for key in keys]
     if fresh[thresholds.index(nearest)]:
         report.reminders.append((product.id, days))
+        if remind is not None:
+            remind(product, days)  # in this transaction: the mark and the mail go together
 
 
-def run(today=None):
-    """Do the day's work; return what was done."""
+def run(today=None, *, remind=None):
+    """Do the day's work; return what was done.
+
+    ``remind(product, days)`` writes a renewal reminder (the mail outbox, for the CLI); it is
+    called in the transaction that marks the reminder as sent.
+    """
     today = today or date.today()
     report = Report()
     due = db.session.scalars(
@@ -140,7 +146,7 @@ def run(today=None):
             days=NOTICE_DAYS
         ):
             renew(product, today, report)
-            _remind(product, today, report)
+            _remind(product, today, report, remind)
             if product.expires_on + timedelta(days=GRACE_DAYS) < today:
                 product.status = ProductStatus.EXPIRED
                 services.on_deactivated(product)

@@ -150,11 +150,13 @@ def _free_port():
 def start_smtp_server(maildir, *options):
     """Start aiosmtpd in its own process, delivering into ``maildir``; return (process, port)."""
     port = _free_port()
-    handler = ["-c", "aiosmtpd.handlers.Mailbox", str(maildir)]
+    # it refuses "nobody@..." for good (550), as a real server refuses an unknown mailbox
+    handler = ["-c", "tests.smtp_refusing.Refusing", str(maildir)]
     process = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", *options, *handler],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     deadline = time.monotonic() + 10
     while True:

@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(code, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "APP_ENV"}}
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "APP_ENV", "MAIL_"))
+    }
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -43,9 +45,35 @@ def test_production_starts_with_a_secret_key(tmp_path):
         APP_ENV="production",
         SECRET_KEY="x" * 64,
         DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+        MAIL_SERVER="smtp.example.com",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "web", "__Host-pp_session"]
+
+
+@pytest.mark.parametrize(
+    ("mail", "refusal"),
+    [
+        ({}, "MAIL_SERVER is not set"),
+        ({"MAIL_BACKEND": "smtp"}, "MAIL_BACKEND=smtp needs MAIL_SERVER"),
+        ({"MAIL_BACKEND": "sendmail"}, "MAIL_BACKEND must be smtp or log"),
+        ({"MAIL_BACKEND": "log"}, None),  # on purpose: mail goes to the log
+        ({"MAIL_SERVER": "smtp.example.com"}, None),
+    ],
+)
+def test_production_refuses_to_lose_mail_silently(tmp_path, mail, refusal):
+    result = _run(
+        "import wsgi; print(wsgi.app.config['MAIL_BACKEND'])",
+        APP_ENV="production",
+        SECRET_KEY="x" * 64,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+        **mail,
+    )
+    if refusal:
+        assert result.returncode != 0 and refusal in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == ("log" if "MAIL_BACKEND" in mail else "smtp")
 
 
 def test_create_app_refuses_missing_key_directly():
@@ -90,6 +118,7 @@ def test_proxy_hops_trust_forwarded_headers(tmp_path):
     class Proxied(Config):
         SECRET_KEY = "k"
         PROXY_HOPS = 1
+        MAIL_BACKEND = "log"
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
 
     app = create_app(Proxied)

@@ -10,10 +10,11 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from affiliate.app import create_link_app, serve_links
-from config import BASE_DIR, INSTANCE_DIR, config_from_env
+from config import BASE_DIR, INSTANCE_DIR, check_mail, config_from_env
 from models import LANGUAGES, database, db
 from rules import access, audit, commissions, listings, partners, passwords
 from web import cli, errors, htmx, idempotency, labels, security
+from web import mail as outgoing_mail
 from web.extensions import babel, csrf, limiter, login_manager, migrate
 from web.i18n import select_locale
 
@@ -77,8 +78,7 @@ def create_app(config_object=None, **overrides):
     security.trust_proxies(app)
     if config_object.ENV_NAME == "development":
         app.logger.setLevel(logging.INFO)
-    if config_object.ENV_NAME == "production" and not app.config["MAIL_SERVER"]:
-        app.logger.warning("MAIL_SERVER is not set: password reset and other mail is not sent")
+    check_mail(app.config, production=config_object.ENV_NAME == "production")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
 
     _init_database(app)
@@ -91,6 +91,7 @@ def create_app(config_object=None, **overrides):
         time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"]
     )
     errors.init_app(app)
+    outgoing_mail.init_app(app)
     _serve_affiliate_links(app, config_object, overrides)
     _register_blueprints(app)
     _init_request_hooks(app)
@@ -136,6 +137,7 @@ def _register_blueprints(app):
         sites,
         staff,
         staff_catalogue,
+        staff_mail,
         webhooks,
     )
 
@@ -154,6 +156,7 @@ def _register_blueprints(app):
         partner_money,
         staff,
         staff_catalogue,
+        staff_mail,
         catalogue,
         orders,
         billing,

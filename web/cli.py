@@ -403,16 +403,15 @@ jobs_cli = AppGroup("jobs", help="The daily job, for cron.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Run as of this date.")
 def jobs_run_command(today):
     """Issue renewal invoices, auto-renew, send reminders, expire lapsed products; safe to rerun."""
-    report = jobs.run(today.date() if today else None)
     base = current_app.config["PUBLIC_BASE_URL"]
-    with current_app.test_request_context(base_url=base):
-        for product_id, days in report.reminders:
-            product = db.session.get(Product, product_id)
-            mail.deliver(notify.renewal_reminder(product, days))
+    with current_app.test_request_context(base_url=base):  # for the links in the reminders
+        report = jobs.run(today.date() if today else None, remind=notify.renewal_reminder)
+    sent = mail.send_due()
     click.echo(
         f"jobs: {report.renewal_invoices} renewal invoice(s), {report.auto_renewed} auto-renewed,"
-        f" {len(report.reminders)} reminder(s), {report.expired} expired,"
-        f" {report.cancelled_invoices} lapsed order(s) cancelled"
+        f" {len(report.reminders)} reminder(s) queued, {report.expired} expired,"
+        f" {report.cancelled_invoices} lapsed order(s) cancelled;"
+        f" mail: {sent.sent} sent, {sent.retrying} to retry, {sent.failed} failed"
     )
 
 
@@ -454,7 +453,31 @@ def provision_refresh_command():
     click.echo(f"provision: {queued} hosting account(s) queued for a fresh report")
 
 
+mail_cli = AppGroup("mail", help="The mail outbox: what the SMTP server has not taken yet.")
+
+
+@mail_cli.command("send")
+@click.option("--once", is_flag=True, help="Send what is due now and stop (for cron).")
+@click.option("--poll-seconds", default=5, show_default=True, help="Wait when nothing is due.")
+def mail_send_command(once, poll_seconds):
+    """Send the queued messages; a failure is tried again later, MAIL_MAX_ATTEMPTS times."""
+    if not once:
+        click.echo("mail: sender started; Ctrl+C stops it")
+        mail.send_forever(poll_seconds, echo=click.echo)
+    report = mail.send_due()
+    click.echo(f"mail: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
+
+
+@mail_cli.command("retry")
+def mail_retry_command():
+    """Queue the failed messages again, once what made them fail is fixed."""
+    count = mail.retry()
+    db.session.commit()
+    click.echo(f"mail: {count} failed message(s) queued again")
+
+
 def init_app(app):
+    app.cli.add_command(mail_cli)
     app.cli.add_command(demo)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(jobs_cli)

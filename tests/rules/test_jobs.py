@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from models import (
@@ -13,6 +14,7 @@ from models import (
     LineKind,
     ProductStatus,
     db,
+    utcnow,
 )
 from rules import billing, deposits, jobs, ledger, payments
 from tests import factories
@@ -151,6 +153,25 @@ def test_the_cli_runs_the_job_and_mails_the_reminder(setup, cli, outbox):
     assert "site.bg" in message["Subject"]
     again = cli.invoke(args=["jobs", "run", "--today", TODAY.isoformat()])
     assert "0 renewal invoice(s)" in again.output and "0 reminder(s)" in again.output
+
+
+@pytest.mark.config(MAIL_PORT=9)  # the SMTP server is down: nothing listens on the port
+def test_reminders_of_a_job_run_during_an_smtp_outage_are_sent_when_it_is_back(
+    app, setup, cli, outbox, smtp_server
+):
+    _partner, panel, plan = setup
+    expiring(panel, plan, 7)
+    result = cli.invoke(args=["jobs", "run", "--today", TODAY.isoformat()])
+    assert "1 reminder(s) queued" in result.output and "0 sent, 1 to retry" in result.output
+    assert outbox.to(panel.owner.email) == []
+    again = cli.invoke(args=["jobs", "run", "--today", TODAY.isoformat()])
+    assert "0 reminder(s)" in again.output  # marked, and queued in the same transaction
+    app.config["MAIL_PORT"] = smtp_server["port"]  # the server is back
+    with time_machine.travel(utcnow() + timedelta(hours=1)):  # past the next try
+        sent = cli.invoke(args=["mail", "send", "--once"])
+    assert "mail: 1 sent" in sent.output, sent.output
+    [message] = outbox.wait_for(panel.owner.email)
+    assert "site.bg" in message["Subject"]
 
 
 def test_a_renewal_invoice_made_stale_by_another_renewal_is_refused_and_cancelled(setup):

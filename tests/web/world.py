@@ -12,8 +12,10 @@ from models import (
     InvitationKind,
     MailAlias,
     Mailbox,
+    MailStatus,
     Move,
     MoveStatus,
+    OutgoingMail,
     Product,
     ProductKind,
     Referral,
@@ -59,6 +61,8 @@ class World:
     site: object
     mailbox: object
     alias: object
+    #: a message the SMTP server refused for good, for the staff's mail page
+    failed_mail: object
 
     def user(self, who):
         return {
@@ -130,8 +134,18 @@ def build_world():
     )
     db.session.add(referral)
     services = _services(panel, movable)
+    failed_mail = OutgoingMail(
+        recipient="nobody@example.com",
+        subject="Invitation",
+        message="To: nobody@example.com\nSubject: Invitation\n\nBody\n",
+        status=MailStatus.FAILED,
+        attempts=1,
+        last_error="550 No such user here",
+    )
+    db.session.add(failed_mail)
     db.session.commit()
     return World(
+        failed_mail=failed_mail,
         **services,
         movable=movable,
         referral=referral,

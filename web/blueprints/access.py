@@ -1,13 +1,13 @@
 """The owner manages who may touch a panel: people, their groups, invitations, ownership."""
 
-from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Grant, Invitation, db
 from rules import access, invitations, panels, partners
 from rules.errors import NotFound
-from web import htmx, mail, notify
+from web import htmx, notify
 from web.panel_forms import AddPersonForm, GrantGroupsForm, TransferForm
 
 bp = Blueprint("access", __name__, url_prefix="/panels/<int:number>/access")
@@ -73,13 +73,12 @@ def add(number):
         except (panels.AlreadyMember, panels.CannotInviteYourself) as error:
             form.email.errors.append(error.message)
         else:
+            if invited is not None:
+                notify.invitation(*invited)
             db.session.commit()
             if invited is None:
                 return _done(panel, _("%(email)s has access now.", email=grant.user.email))
-            response = make_response(
-                _done(panel, _("An invitation went to %(email)s.", email=invited[0].email))
-            )
-            return mail.send_after(response, notify.invitation(*invited))
+            return _done(panel, _("An invitation went to %(email)s.", email=invited[0].email))
     return _render(panel, 422, add_form=form)
 
 

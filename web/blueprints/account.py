@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from models import db
 from rules import users
 from rules.redirects import is_local_path
-from web import htmx, mail, notify, sessions
+from web import htmx, notify, sessions
 from web.extensions import limiter
 from web.forms import ChangeEmailForm, ChangePasswordForm, ProfileForm, ReauthenticateForm
 
@@ -121,16 +121,14 @@ def change_email():
             form.email.errors.append(error.message)
             ok = False
         else:
+            notify.email_changed(old_email, current_user)
+            notify.email_verification(current_user)
             db.session.commit()
             sessions.refresh_session(current_user)
             flash(_("Your email is changed. Other sessions have been logged out."), "success")
     response = make_response(_answer("account/_email.html", "email_form", form, ok))
     if ok:
         response.headers["HX-Refresh"] = "true"  # the page shows the address and its status
-        notice = mail.render_message(
-            old_email, current_user.language, "email_changed", user=current_user
-        )
-        mail.send_after(response, notice, notify.email_verification(current_user))
     return response
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from models import database, db
 from rules import referrals, users
 from rules.redirects import safe_next
-from web import htmx, mail, notify, sessions
+from web import htmx, notify, sessions
 from web.extensions import limiter
 from web.forms import EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 
@@ -67,12 +67,12 @@ def signup_submit():
             referrals.attribute(
                 user, request.cookies.get(current_app.config["AFFILIATE_COOKIE_NAME"])
             )
+            notify.email_verification(user)
             db.session.commit()
             sessions.start_session(user)
             with force_locale(user.language):
                 flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            response = redirect(_next_url(form.next.data), 303)
-            return mail.send_after(response, notify.email_verification(user))
+            return redirect(_next_url(form.next.data), 303)
     return htmx.render("auth/signup.html", "auth/_signup_form.html", 422, form=form)
 
 
@@ -134,16 +134,11 @@ def forgot_password_submit():
     if not form.validate():
         return htmx.render("auth/forgot.html", "auth/_forgot_form.html", 422, form=form)
     user = users.find_user_by_email(form.email.data)
-    flash(_("If an account uses this email, a reset link is on its way."), "info")
-    response = redirect(url_for("auth.login"), 303)
     if user is not None:
-        token = users.make_reset_token(user, current_app.config["SECRET_KEY"])
-        url = url_for("auth.reset_password", token=token, _external=True)
-        message = mail.render_message(
-            user.email, user.language, "password_reset", user=user, url=url
-        )
-        mail.send_after(response, message)
-    return response
+        notify.password_reset(user)
+        db.session.commit()
+    flash(_("If an account uses this email, a reset link is on its way."), "info")
+    return redirect(url_for("auth.login"), 303)
 
 
 def _user_for_token(token):
@@ -215,6 +210,7 @@ def confirm_email_submit(token):
 @limiter.limit(_limit("RESET_RATE_LIMIT"))
 def resend_confirmation():
     """Send the confirmation link again to the user's current address."""
+    notify.email_verification(current_user)
+    db.session.commit()
     flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "info")
-    response = redirect(url_for("account.show"), 303)
-    return mail.send_after(response, notify.email_verification(current_user))
+    return redirect(url_for("account.show"), 303)

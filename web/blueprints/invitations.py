@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from models import db
 from rules import invitations, moves, partners
-from web import mail, notify
+from web import notify
 from web.panel_forms import AcceptForm
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
@@ -37,11 +37,12 @@ def accept(token):
     """Accept the invitation; for a partner's, with the groups the partner gets."""
     chosen = AcceptForm().groups()  # ignored for an access invitation: its groups are set
     panel = partners.accept_invitation(token, current_user, partner_groups=chosen)
+    move = moves.done_for(invitations.find(token))
+    if move:
+        notify.bundle_moved(move)
     db.session.commit()
     flash(_("Accepted. The panel is in your list."), "success")
-    response = redirect(url_for("panels.show", number=panel.number), 303)
-    move = moves.done_for(invitations.find(token))
-    return mail.send_after(response, *notify.bundle_moved(move)) if move else response
+    return redirect(url_for("panels.show", number=panel.number), 303)
 
 
 @bp.post("/<token>/decline")

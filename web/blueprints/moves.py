@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from models import ALL_GROUPS, MoveStatus, db
 from rules import access, moves, panels, partners
-from web import htmx, mail, notify
+from web import htmx, notify
 from web.panel_forms import MoveForm
 
 bp = Blueprint("moves", __name__, url_prefix="/panels/<int:number>")
@@ -88,6 +88,10 @@ def submit(number, product_id):
         db.session.rollback()
         form.client_email.errors = [mistake.message]
         return _render(moves.preview(source, anchor), form, 422)
+    if move.status == MoveStatus.PENDING:
+        notify.invitation(move.invitation, token, move=move)
+    else:
+        notify.bundle_moved(move)
     db.session.commit()
     if move.status == MoveStatus.PENDING:
         flash(
@@ -99,11 +103,9 @@ def submit(number, product_id):
             ),
             "success",
         )
-        response = htmx.full_page_redirect(url_for("panels.show", number=source.number))
-        return mail.send_after(response, notify.invitation(move.invitation, token, move=move))
+        return htmx.full_page_redirect(url_for("panels.show", number=source.number))
     flash(_moved_message(move), "success")
-    response = htmx.full_page_redirect(url_for("panels.show", number=move.target.number))
-    return mail.send_after(response, *notify.bundle_moved(move))
+    return htmx.full_page_redirect(url_for("panels.show", number=move.target.number))
 
 
 def _moved_message(move):
@@ -121,12 +123,12 @@ def undo(number, move_id):
     source = access.panel_for(current_user, number, access.OWNER).panel
     move = moves.of_panel(source, move_id)
     moves.undo(move, actor=current_user)
+    notify.bundle_moved(move, undone=True)
     db.session.commit()
     flash(
         _("The move is undone: the products are back in “%(panel)s”.", panel=source.name), "success"
     )
-    response = redirect(url_for("panels.show", number=source.number), 303)
-    return mail.send_after(response, *notify.bundle_moved(move, undone=True))
+    return redirect(url_for("panels.show", number=source.number), 303)
 
 
 @bp.post("/moves/<int:move_id>/cancel")

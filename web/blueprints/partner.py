@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -30,7 +29,7 @@ from rules import (
     reports,
 )
 from rules.errors import DomainError, NotFound, PermissionDenied
-from web import charts, errors, htmx, mail, notify, sessions
+from web import charts, errors, htmx, notify, sessions
 from web.catalogue_forms import WithdrawForm
 from web.idempotency import idempotent
 from web.panel_forms import (
@@ -160,10 +159,11 @@ def create_client():
     except panels.CannotInviteYourself as error:
         form.client_email.errors.append(error.message)
         return render_template("partner/new_client.html", form=form), 422
+    if invited:
+        notify.invitation(*invited)
     db.session.commit()
     flash(_("The client panel “%(name)s” is created.", name=panel.name), "success")
-    response = redirect(url_for("panels.show", number=panel.number), 303)
-    return mail.send_after(response, notify.invitation(*invited)) if invited else response
+    return redirect(url_for("panels.show", number=panel.number), 303)
 
 
 @bp.get("/clients/invite")
@@ -187,10 +187,11 @@ def invite_client_submit():
         groups=form.groups(),
         actor=current_user,
     )
+    if invited:
+        notify.invitation(*invited)
     db.session.commit()
     flash(_("If that panel belongs to that email, its owner now has your invitation."), "info")
-    response = make_response(redirect(url_for("partner.clients"), 303))
-    return mail.send_after(response, notify.invitation(*invited)) if invited else response
+    return redirect(url_for("partner.clients"), 303)
 
 
 @bp.post("/clients/<int:number>/note")

@@ -4,7 +4,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -55,7 +54,7 @@ def index():
     counts = dict(
         db.session.execute(select(Partner.status, func.count()).group_by(Partner.status)).all()
     )
-    return render_template("staff/index.html", counts=counts)
+    return render_template("staff/index.html", counts=counts, failed_mail=mail.failed_count())
 
 
 @bp.get("/partners")
@@ -99,10 +98,10 @@ def partner_show(partner_id):
 
 
 def _decided(partner, message):
+    notify.partner_decision(partner)
     db.session.commit()
     flash(message, "success")
-    response = make_response(redirect(url_for("staff.partner_show", partner_id=partner.id), 303))
-    return mail.send_after(response, notify.partner_decision(partner))
+    return redirect(url_for("staff.partner_show", partner_id=partner.id), 303)
 
 
 @bp.post("/partners/<int:partner_id>/approve")
