@@ -1,4 +1,10 @@
-"""Settings, read from the environment (see the README's configuration table)."""
+"""Settings, read from the environment and the env file (see the README's configuration table).
+
+The env file (ENV_FILE, by default ``instance/.env``) is read when this module is first
+imported, so the app, the daily job, the workers and the link app all see the same settings,
+under gunicorn, Passenger, cron or systemd alike. What the process environment already sets
+wins over the file.
+"""
 
 import os
 import re
@@ -6,8 +12,19 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def env_file():
+    """The env file: ENV_FILE, or ``.env`` in the instance folder."""
+    instance = Path(os.environ.get("INSTANCE_PATH") or BASE_DIR / "instance")
+    return Path(os.environ.get("ENV_FILE") or instance / ".env")
+
+
+load_dotenv(env_file(), override=False)
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH") or BASE_DIR / "instance")
 
 
 class ConfigError(RuntimeError):
@@ -58,6 +75,10 @@ class Config:
     TESTING = False
 
     SECRET_KEY = _env("SECRET_KEY")
+    #: earlier keys, still accepted (not used to sign) while a rotation settles: comma-separated
+    SECRET_KEY_FALLBACKS = [
+        key.strip() for key in (_env("SECRET_KEY_FALLBACKS") or "").split(",") if key.strip()
+    ]
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'partner-program.db'}")
     )
@@ -207,6 +228,12 @@ def finish(app_config):
             **options.get("connect_args", {}),
         }
         app_config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def secret_keys(app_config):
+    """The keys signed values are checked with, the one they are signed with last (the order
+    itsdangerous and Flask's sessions take them in)."""
+    return (*app_config.get("SECRET_KEY_FALLBACKS", ()), app_config["SECRET_KEY"])
 
 
 def check_mail(app_config, *, production):

@@ -4,6 +4,7 @@ inside the main app, which hands every /partners/ request to it before its own m
 
 from flask import Flask
 from flask.sessions import SessionInterface
+from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from affiliate import views
@@ -44,7 +45,14 @@ def create_link_app(config_object=None, *, engine=None, **overrides):
 
     @app.get("/")
     def health():
-        return "ok\n", 200, {"Content-Type": "text/plain", "Cache-Control": "no-store"}
+        """Answer 200 while the link can reach its database (for load balancers)."""
+        headers = {"Content-Type": "text/plain", "Cache-Control": "no-store"}
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except database.UNAVAILABLE:
+            return "database unavailable\n", 503, {**headers, "Retry-After": "10"}
+        return "ok\n", 200, headers
 
     return app
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from werkzeug.urls import iri_to_uri
 
+from config import secret_keys
 from models import AffiliateDay, AffiliateVisitor, Partner, PartnerStatus, database, db
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,8 @@ class AffiliateState:
         #: every click (the value is URL-safe)
         self.cookie_name = config["AFFILIATE_COOKIE_NAME"]
         self.secret_key = config["SECRET_KEY"]
+        #: what a returning visitor's cookie may be signed with (the current key last)
+        self.secret_keys = secret_keys(config)
         self.cookie_attributes = cookie_attributes(config)
         #: where the link lands: the app's address (empty when it is this host) and the
         #: default landing page as a URI

@@ -49,7 +49,9 @@ def follow(number):
     # A valid cookie of the same partner younger than the repeat window is a repeat.
     previous = None
     if name in environ.get("HTTP_COOKIE", ""):
-        previous = links.read_cookie(secret, request.cookies.get(name), state.buffer.repeat_seconds)
+        previous = links.read_cookie(
+            state.secret_keys, request.cookies.get(name), state.buffer.repeat_seconds
+        )
     if previous is None or previous.number != parsed:
         user_agent = environ.get("HTTP_USER_AGENT", "")[:512]
         ip = environ.get("REMOTE_ADDR", "")

@@ -56,6 +56,8 @@ ACTIONS = {
     "invoice.cancel": _l("invoice cancelled"),
     "invoice.refund": _l("invoice refunded"),
     "mail.retry": _l("failed mail queued again"),
+    "user.staff": _l("made staff"),
+    "user.unstaff": _l("no longer staff"),
     "topup.request": _l("deposit top-up requested"),
     "topup.credit": _l("deposit top-up credited"),
     "product.auto_renew": _l("auto-renewal changed"),

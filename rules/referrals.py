@@ -88,7 +88,7 @@ def attribute(user, cookie_value):
     Returns the Referral or None. Invalid, tampered, expired or foreign cookies are ignored.
     """
     max_age = settings.get("AFFILIATE_COOKIE_DAYS", 90) * 86_400
-    click = links.read_cookie(settings.get("SECRET_KEY", ""), cookie_value, max_age)
+    click = links.read_cookie(settings.secret_keys(), cookie_value, max_age)
     if click is None:
         return None
     partner = db.session.scalar(

@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from models import DEFAULT_LANGUAGE, LANGUAGES, User, db, utcnow
-from rules import passwords
+from rules import audit, passwords
 from rules.errors import DomainError
 
 RESET_SALT = "password-reset"
@@ -114,6 +114,13 @@ def authenticate(email, password):
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return user
+
+
+def set_staff(user, is_staff, *, actor=None):
+    """Make the user staff of the hosting company, or no longer (written to the audit log)."""
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        audit.record("user.staff" if is_staff else "user.unstaff", actor=actor, user=user.email)
 
 
 def _confirm_current_password(user, current_password):

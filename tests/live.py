@@ -23,7 +23,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_gunicorn(url, port, folder, workers=4):
+def start_gunicorn(url, port, folder, workers=4, extra_env=None):
     env = {
         **os.environ,
         "APP_ENV": "production",
@@ -35,6 +35,7 @@ def start_gunicorn(url, port, folder, workers=4):
         "LOGIN_RATE_LIMIT": "100000 per minute",
         "LOGIN_EMAIL_RATE_LIMIT": "100000 per minute",
         "MAIL_BACKEND": "log",  # these runs send no mail anyone reads
+        **(extra_env or {}),
     }
     server = subprocess.Popen(
         [

@@ -1,7 +1,9 @@
+import pytest
 from sqlalchemy import func, select
 
 from models import (
     ALL_GROUPS,
+    AuditEntry,
     ClientLink,
     Grant,
     Invitation,
@@ -12,6 +14,8 @@ from models import (
     db,
 )
 from rules import users
+from tests import factories
+from tests.conftest import login
 from web.cli import DEMO_PASSWORD, DEMO_USERS
 
 
@@ -65,3 +69,56 @@ def test_demo_logins_work(app, cli, testapp):
     assert form.submit().status_int == 303
     clients = testapp.get("/partner/clients")
     assert "Пекарна Добруджа" in clients.text and "Кафе Морско" in clients.text
+
+
+@pytest.mark.config(ENV_NAME="production")
+def test_demo_seed_refuses_production_unless_forced(app, cli):
+    refused = cli.invoke(args=["demo", "seed"])
+    assert refused.exit_code != 0 and "--force" in refused.output
+    assert count(User) == 0
+    forced = cli.invoke(args=["demo", "seed", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert count(User) == len(DEMO_USERS)
+
+
+def test_the_first_staff_user_is_made_from_the_command_line(app, cli, testapp):
+    made = cli.invoke(
+        args=["users", "create", "Boss@Hosting.example", "--staff", "--name", "Мария"],
+        input="a long staff passphrase\na long staff passphrase\n",
+    )
+    assert made.exit_code == 0, made.output
+    assert "boss@hosting.example created as staff" in made.output
+    user = db.session.scalar(select(User).where(User.email == "boss@hosting.example"))
+    assert user.is_staff and user.name == "Мария" and user.email_verified_at is not None
+    assert db.session.scalar(select(AuditEntry.action)) == "user.staff"
+    login(testapp, user, "a long staff passphrase")
+    assert testapp.get("/staff/").status_int == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "typed", "refusal"),
+    [
+        (["not-an-email"], "a long staff passphrase", "valid email"),
+        (["short@example.com"], "short", "at least"),
+        (["twice@example.com"], "a long staff passphrase", "already"),
+    ],
+)
+def test_users_create_refuses_with_the_reason(app, cli, args, typed, refusal):
+    factories.create_user("twice@example.com")
+    result = cli.invoke(args=["users", "create", *args], input=f"{typed}\n{typed}\n")
+    assert result.exit_code == 1
+    assert refusal in result.output
+    assert count(User) == 1
+
+
+def test_set_staff_gives_and_takes_the_role(app, cli):
+    user = factories.create_user("ops@example.com")
+    assert cli.invoke(args=["users", "set-staff", "OPS@example.com"]).exit_code == 0
+    db.session.refresh(user)
+    assert user.is_staff
+    removed = cli.invoke(args=["users", "set-staff", "ops@example.com", "--remove"])
+    assert "no longer staff" in removed.output
+    db.session.refresh(user)
+    assert not user.is_staff
+    missing = cli.invoke(args=["users", "set-staff", "nobody@example.com"])
+    assert missing.exit_code == 1 and "No account uses" in missing.output

@@ -165,3 +165,57 @@ def test_good_affiliate_settings_pass():
             "AFFILIATE_LANDING_PATH": "/prices",
         }
     )
+
+
+def test_every_entry_point_reads_the_env_file(tmp_path):
+    """The README's cron lines, the workers and the link app run with no environment of their
+    own: the settings come from instance/.env (here INSTANCE_PATH's .env)."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / ".env").write_text(
+        "# written by the operator\n"
+        "APP_ENV=production\n"
+        "SECRET_KEY=from-the-env-file-" + "k" * 40 + "\n"
+        f"DATABASE_URL=sqlite:///{instance / 'app.db'}\n"
+        "MAIL_BACKEND=log\n"
+        "AFFILIATE_COOKIE_NAME=from_file\n"
+    )
+    env = {"INSTANCE_PATH": str(instance), "ENV_FILE": ""}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+
+    def run(*args):
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "APP_ENV"))
+        }
+        return subprocess.run(
+            [*args],
+            cwd=tmp_path,  # cron starts elsewhere; the code is found through PYTHONPATH
+            env={**environment, **env, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    for command in (
+        [*flask, "db", "upgrade"],
+        [*flask, "jobs", "run"],
+        [*flask, "provision", "run", "--once"],
+        [*flask, "mail", "send", "--once"],
+    ):
+        result = run(*command)
+        assert result.returncode == 0, (command, result.stderr)
+    link = run(
+        sys.executable,
+        "-c",
+        "import affiliate.wsgi as w; print(w.app.config['AFFILIATE_COOKIE_NAME'])",
+    )
+    assert link.returncode == 0, link.stderr
+    assert link.stdout.strip() == "from_file"
+    # what the process environment sets wins over the file
+    env["AFFILIATE_COOKIE_NAME"] = "from_environment"
+    link = run(
+        sys.executable,
+        "-c",
+        "import affiliate.wsgi as w; print(w.app.config['AFFILIATE_COOKIE_NAME'])",
+    )
+    assert link.stdout.strip() == "from_environment"

@@ -1,14 +1,19 @@
 """Command-line tools: ``flask demo seed``."""
 
+import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from models import (
     ALL_GROUPS,
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
     AffiliateDay,
     ClientLink,
     Group,
@@ -38,7 +43,8 @@ from rules import (
     services,
     users,
 )
-from web import mail, notify
+from rules.errors import DomainError
+from web import backup, mail, notify
 
 demo = AppGroup("demo", help="Demo data for trying the app.")
 
@@ -368,8 +374,15 @@ def _seed_services(panel, actor):
 
 @demo.command("seed")
 @click.option("--base-url", default="http://127.0.0.1:8000", help="Where the app is served.")
-def seed_command(base_url):
+@click.option("--force", is_flag=True, help="Load it outside development and test too.")
+def seed_command(base_url, force):
     """Load the demo data once; running it again changes nothing."""
+    if current_app.config["ENV_NAME"] not in {"development", "test"} and not force:
+        raise click.ClickException(
+            "The demo data makes logins with a published password (staff@demo.example among"
+            f" them); this is APP_ENV={current_app.config['ENV_NAME']}. Run it with --force"
+            " only on a server nobody outside may reach."
+        )
     created = seed_demo()
     click.echo("Demo data loaded." if created else "Demo data was already there.")
     click.echo(f"Log in at {base_url}/login with password {DEMO_PASSWORD!r} as:")
@@ -453,6 +466,44 @@ def provision_refresh_command():
     click.echo(f"provision: {queued} hosting account(s) queued for a fresh report")
 
 
+users_cli = AppGroup("users", help="Accounts: the first staff user, and who is staff.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", help="The name shown in the app (the part before @ by default).")
+@click.option("--language", type=click.Choice(list(LANGUAGES)), default=DEFAULT_LANGUAGE)
+@click.option("--staff", is_flag=True, help="Staff of the hosting company.")
+@click.password_option(help="Prompted for (twice, not shown) when not given.")
+def users_create_command(email, name, language, staff, password):
+    """Create an account (its address counts as confirmed); with --staff, a staff user."""
+    try:
+        user = users.register_user(
+            email=email, name=name or email.partition("@")[0], password=password, language=language
+        )
+    except DomainError as error:
+        with force_locale("en"):  # the command line speaks to the operator in English
+            raise click.ClickException(str(error.message)) from None
+    users.mark_email_verified(user, user.email)
+    if staff:
+        users.set_staff(user, True)
+    db.session.commit()
+    click.echo(f"users: {user.email} created" + (" as staff" if staff else ""))
+
+
+@users_cli.command("set-staff")
+@click.argument("email")
+@click.option("--remove", is_flag=True, help="Take the staff role away instead.")
+def users_set_staff_command(email, remove):
+    """Make an existing account staff (or, with --remove, no longer)."""
+    user = users.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account uses {email}.")
+    users.set_staff(user, not remove)
+    db.session.commit()
+    click.echo(f"users: {user.email} is {'no longer ' if remove else ''}staff")
+
+
 mail_cli = AppGroup("mail", help="The mail outbox: what the SMTP server has not taken yet.")
 
 
@@ -476,7 +527,45 @@ def mail_retry_command():
     click.echo(f"mail: {count} failed message(s) queued again")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+def backup_command(path):
+    """Write the database and the provisioning files to one archive (PATH, or a dated file in
+    the folder PATH), safely while the app runs."""
+    try:
+        made = backup.backup(path, current_app.config["PROVISION_DIR"])
+    except (backup.BackupError, subprocess.CalledProcessError, OSError) as error:
+        raise click.ClickException(_tool_error(error)) from None
+    click.echo(f"backup: {made} ({made.stat().st_size:,} bytes)")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.confirmation_option(
+    prompt="This replaces the database and the provisioning files. Is the app stopped?"
+)
+def restore_command(archive):
+    """Put a backup's database and provisioning files in place of the current ones."""
+    try:
+        manifest = backup.restore(archive, current_app.config["PROVISION_DIR"])
+    except (backup.BackupError, subprocess.CalledProcessError, OSError) as error:
+        raise click.ClickException(_tool_error(error)) from None
+    click.echo(
+        f"restore: the {manifest['database']} database of {manifest['created_at']} (migration"
+        f" {manifest['revision']}) is back; run 'flask db upgrade' if this code is newer"
+    )
+
+
+def _tool_error(error):
+    if isinstance(error, subprocess.CalledProcessError):
+        return f"{error.cmd[0]} failed: {error.stderr.decode(errors='replace').strip()}"
+    return str(error)
+
+
 def init_app(app):
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(demo)
     app.cli.add_command(ledger_cli)

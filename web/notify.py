@@ -6,6 +6,7 @@ change it tells about); they are sent once the response has gone out (web.mail).
 
 from flask import current_app, url_for
 
+from config import secret_keys
 from models import DEFAULT_LANGUAGE, User, db, utcnow
 from rules import users
 from rules.users import find_user_by_email
@@ -51,7 +52,7 @@ def partner_decision(partner):
 
 def email_verification(user):
     """The mail whose link confirms the user's current address."""
-    token = users.make_verification_token(user, current_app.config["SECRET_KEY"])
+    token = users.make_verification_token(user, secret_keys(current_app.config))
     url = url_for("auth.confirm_email", token=token, _external=True)
     message = mail.render_message(user.email, user.language, "verify_email", user=user, url=url)
     mail.queue(message, expires_in=current_app.config["EMAIL_VERIFICATION_MAX_AGE"])
@@ -64,7 +65,7 @@ def email_changed(old_email, user):
 
 def password_reset(user):
     """The reset link, not sent once it has expired."""
-    token = users.make_reset_token(user, current_app.config["SECRET_KEY"])
+    token = users.make_reset_token(user, secret_keys(current_app.config))
     url = url_for("auth.reset_password", token=token, _external=True)
     message = mail.render_message(user.email, user.language, "password_reset", user=user, url=url)
     mail.queue(message, expires_in=current_app.config["PASSWORD_RESET_MAX_AGE"])

@@ -474,3 +474,21 @@ def test_the_link_app_alone_answers_and_counts_the_same(app, database_url):
     assert clicks_of(partner) == 1
     with link_app.app_context():
         db.engine.dispose()
+
+
+def test_the_link_apps_health_check_asks_the_database(database_url, tmp_path):
+    link_app = create_link_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    answer = link_app.test_client().get("/")
+    assert answer.status_code == 200 and answer.text == "ok\n"
+    with link_app.app_context():
+        db.engine.dispose()
+    away = create_link_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no-such-folder/x.db"
+    )
+    answer = away.test_client().get("/")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "10"
+    # and a click still lands, without a cookie, while the database is away
+    click = away.test_client().get("/partners/1001", headers=BROWSER)
+    assert click.status_code == 302 and "Set-Cookie" not in click.headers
+    with away.app_context():
+        db.engine.dispose()

@@ -5,6 +5,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from config import secret_keys
 from models import database, db
 from rules import referrals, users
 from rules.redirects import safe_next
@@ -144,7 +145,7 @@ def forgot_password_submit():
 def _user_for_token(token):
     max_age = current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds()
     return users.user_for_reset_token(
-        token, current_app.config["SECRET_KEY"], max_age_seconds=max_age
+        token, secret_keys(current_app.config), max_age_seconds=max_age
     )
 
 
@@ -198,7 +199,7 @@ def confirm_email(token):
 def confirm_email_submit(token):
     """Confirm the address the link was sent to."""
     users.verify_email(
-        token, current_app.config["SECRET_KEY"], max_age_seconds=_verification_max_age()
+        token, secret_keys(current_app.config), max_age_seconds=_verification_max_age()
     )
     db.session.commit()
     flash(_("Your email address is confirmed. Thank you."), "success")
