@@ -40,7 +40,10 @@ def _env_bool(name, default):
     value = _env(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ConfigError(f"{name} must be true or false, not {value!r}")
+    return word in {"1", "true", "yes", "on"}
 
 
 def _env_int(name, default):
@@ -144,8 +147,13 @@ class Config:
     #: how long a commission is held before it is available, and the least that can be withdrawn
     COMMISSION_CLEARING_DAYS = _env_int("COMMISSION_CLEARING_DAYS", 30)
     COMMISSION_WITHDRAWAL_MIN_CENTS = _env_int("COMMISSION_WITHDRAWAL_MIN_CENTS", 5_000)
-    #: the app's address, for links in mail sent outside a request (the daily job)
-    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    #: the app's address: every link in mail is built on it (never on the request's Host, which
+    #: a visitor chooses); production refuses to start without it
+    PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL") or "").rstrip("/")
+    #: the host names the app answers to (comma-separated; others get 400); unset: any
+    TRUSTED_HOSTS = [
+        host.strip() for host in (_env("TRUSTED_HOSTS") or "").split(",") if host.strip()
+    ] or None
     #: where partners send deposit top-ups and invoice payments by bank transfer
     BANK_ACCOUNT_HOLDER = _env("BANK_ACCOUNT_HOLDER", "Hosting Company Ltd")
     BANK_IBAN = _env("BANK_IBAN", "BG80 BNBG 9661 1020 3456 78")
@@ -205,10 +213,16 @@ class Config:
     @classmethod
     def prepare(cls, app_config):
         """Refuse to run with settings that are unsafe in production."""
-        if not app_config.get("SECRET_KEY"):
+        key = app_config.get("SECRET_KEY")
+        if not key:
             raise ConfigError(
                 "SECRET_KEY is not set. Set it to a long random value "
                 '(python -c "import secrets; print(secrets.token_hex(32))").'
+            )
+        if len(key) < 32:
+            raise ConfigError(
+                "SECRET_KEY is too short to be secret (at least 32 characters; "
+                'python -c "import secrets; print(secrets.token_hex(32))").'
             )
         finish(app_config)
 
@@ -238,7 +252,16 @@ def secret_keys(app_config):
 
 def check_mail(app_config, *, production):
     """Decide MAIL_BACKEND, and refuse a production app that would only log its mail without
-    being told to (password resets and invitations would reach nobody)."""
+    being told to (password resets and invitations would reach nobody), or would not know its
+    own address for the links in it."""
+    base = app_config.get("PUBLIC_BASE_URL") or ""
+    if production and not base:
+        raise ConfigError(
+            "PUBLIC_BASE_URL is not set: the links in mail (password resets, invitations) are"
+            " built on it, never on the Host a visitor sends. Set it to https://your.host"
+        )
+    if base and not _BASE_URL.fullmatch(base):
+        raise ConfigError(f"PUBLIC_BASE_URL must look like https://host[:port], not {base!r}")
     backend = app_config.get("MAIL_BACKEND")
     server = app_config.get("MAIL_SERVER")
     if backend not in (None, "smtp", "log"):
@@ -296,6 +319,7 @@ class DevelopmentConfig(Config):
     """Local development over plain HTTP: a stored key, cookies without Secure, mail to the log."""
 
     ENV_NAME = "development"
+    PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
     PREFERRED_URL_SCHEME = _env("PREFERRED_URL_SCHEME", "http")
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     AFFILIATE_COOKIE_SECURE = _env_bool("AFFILIATE_COOKIE_SECURE", False)
@@ -318,6 +342,8 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     PREFERRED_URL_SCHEME = "http"
+    PUBLIC_BASE_URL = "http://localhost"
+    TRUSTED_HOSTS = None
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_SSL_STRICT = False
     HSTS = False

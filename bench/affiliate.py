@@ -271,6 +271,7 @@ def start(app_path, port, folder, url, log, cwd, extra_env):
         **os.environ,
         "APP_ENV": "production",
         "MAIL_BACKEND": "log",  # a click sends no mail
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": url,
         "INSTANCE_PATH": folder,

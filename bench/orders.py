@@ -127,6 +127,7 @@ def main():
                 **os.environ,
                 "APP_ENV": "production",
                 "MAIL_BACKEND": "log",
+                "PUBLIC_BASE_URL": "http://127.0.0.1",
                 "SECRET_KEY": "x" * 32,
                 "DATABASE_URL": url,
                 "INSTANCE_PATH": folder,

@@ -35,6 +35,7 @@ def start_gunicorn(url, port, folder, workers=4, extra_env=None):
         "LOGIN_RATE_LIMIT": "100000 per minute",
         "LOGIN_EMAIL_RATE_LIMIT": "100000 per minute",
         "MAIL_BACKEND": "log",  # these runs send no mail anyone reads
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         **(extra_env or {}),
     }
     server = subprocess.Popen(

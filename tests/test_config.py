@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(code, **env):
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "APP_ENV", "MAIL_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SECRET_KEY", "APP_ENV", "MAIL_", "PUBLIC_BASE_URL"))
     }
     environment.update(env)
     return subprocess.run(
@@ -46,9 +48,35 @@ def test_production_starts_with_a_secret_key(tmp_path):
         SECRET_KEY="x" * 64,
         DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
         MAIL_SERVER="smtp.example.com",
+        PUBLIC_BASE_URL="https://partners.example.com",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "web", "__Host-pp_session"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "refusal"),
+    [
+        ({"SECRET_KEY": "change-me"}, "SECRET_KEY is too short"),
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL is not set"),
+        ({"PUBLIC_BASE_URL": "partners.example.com"}, "PUBLIC_BASE_URL must look like"),
+        ({"HSTS": "ture"}, "HSTS must be true or false"),
+    ],
+)
+def test_production_refuses_settings_that_would_be_unsafe(tmp_path, settings, refusal):
+    result = _run(
+        "import wsgi",
+        **{
+            "APP_ENV": "production",
+            "SECRET_KEY": "x" * 64,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+            "MAIL_BACKEND": "log",
+            "PUBLIC_BASE_URL": "https://partners.example.com",
+            **settings,
+        },
+    )
+    assert result.returncode != 0
+    assert refusal in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -67,6 +95,7 @@ def test_production_refuses_to_lose_mail_silently(tmp_path, mail, refusal):
         APP_ENV="production",
         SECRET_KEY="x" * 64,
         DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+        PUBLIC_BASE_URL="https://partners.example.com",
         **mail,
     )
     if refusal:
@@ -116,9 +145,10 @@ def test_database_urls_get_the_psycopg_driver(given, expected):
 
 def test_proxy_hops_trust_forwarded_headers(tmp_path):
     class Proxied(Config):
-        SECRET_KEY = "k"
+        SECRET_KEY = "k" * 32
         PROXY_HOPS = 1
         MAIL_BACKEND = "log"
+        PUBLIC_BASE_URL = "https://partners.example.com"
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'p.db'}"
 
     app = create_app(Proxied)
@@ -167,7 +197,7 @@ def test_good_affiliate_settings_pass():
     )
 
 
-def test_every_entry_point_reads_the_env_file(tmp_path):
+def test_every_entry_point_reads_the_env_file(tmp_path, database_url):
     """The README's cron lines, the workers and the link app run with no environment of their
     own: the settings come from instance/.env (here INSTANCE_PATH's .env)."""
     instance = tmp_path / "instance"
@@ -176,8 +206,9 @@ def test_every_entry_point_reads_the_env_file(tmp_path):
         "# written by the operator\n"
         "APP_ENV=production\n"
         "SECRET_KEY=from-the-env-file-" + "k" * 40 + "\n"
-        f"DATABASE_URL=sqlite:///{instance / 'app.db'}\n"
+        f"DATABASE_URL={database_url}\n"
         "MAIL_BACKEND=log\n"
+        "PUBLIC_BASE_URL=https://partners.example.com\n"
         "AFFILIATE_COOKIE_NAME=from_file\n"
     )
     env = {"INSTANCE_PATH": str(instance), "ENV_FILE": ""}

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,9 +35,11 @@ def tool(name, required, package):
 
 
 def here(text):
-    """The examples name /srv/partner-program and the user partner-program: this checkout."""
+    """The examples name /srv/partner-program and the user partner-program: this checkout, and
+    the virtual environment these tests run in."""
     return (
-        text.replace("/srv/partner-program", str(ROOT))
+        text.replace("/srv/partner-program/.venv/bin", str(Path(sys.executable).parent))
+        .replace("/srv/partner-program", str(ROOT))
         .replace("User=partner-program", "User=root")
         .replace("Group=partner-program", "Group=root")
     )
@@ -185,6 +188,7 @@ APACHE_CONF = """
 ServerRoot /etc/apache2
 ServerName localhost
 Listen 127.0.0.1:{port}
+Listen 127.0.0.1:{http}
 PidFile {dir}/httpd.pid
 ErrorLog {dir}/error.log
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
@@ -199,7 +203,7 @@ LoadModule passenger_module /usr/lib/apache2/modules/mod_passenger.so
 TypesConfig /etc/mime.types
 PassengerRoot /usr/lib/ruby/vendor_ruby/phusion_passenger/locations.ini
 PassengerDefaultRuby /usr/bin/ruby
-PassengerInstanceRegistryDir {dir}
+PassengerInstanceRegistryDir {registry}
 PassengerDisableAnonymousTelemetry on
 PassengerDisableSecurityUpdateCheck on
 # the tests run as root, where /root (this Python) is closed to Passenger's default "nobody"
@@ -220,6 +224,7 @@ def test_apache_with_debians_passenger_runs_the_app(tmp_path):
     # the settings, as an operator writes them: the env file in the instance folder
     (instance / ".env").write_text(
         f"APP_ENV=production\nSECRET_KEY={secrets.token_hex(32)}\nMAIL_BACKEND=log\n"
+        "PUBLIC_BASE_URL=https://partners.example.com\n"
     )
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
@@ -228,19 +233,23 @@ def test_apache_with_debians_passenger_runs_the_app(tmp_path):
         check=True,
         capture_output=True,
     )
-    port = free_port()
+    port, http = free_port(), free_port()
     site = (
         here((DEPLOY / "apache" / "partner-program.conf").read_text())
         .replace("<VirtualHost *:443>", f"<VirtualHost *:{port}>")
+        .replace("<VirtualHost *:80>", f"<VirtualHost *:{http}>")
         .replace("/etc/letsencrypt/live/partners.example.com/fullchain.pem", str(cert))
         .replace("/etc/letsencrypt/live/partners.example.com/privkey.pem", str(key))
-        .replace(f"PassengerPython {ROOT}/.venv/bin/python", f"PassengerPython {sys.executable}")
         .replace("PassengerUser partner-program", "PassengerUser root")
         .replace("PassengerGroup partner-program", "PassengerGroup root")
     )
     (tmp_path / "site.conf").write_text(site)
     config = tmp_path / "httpd.conf"
-    config.write_text(APACHE_CONF.format(port=port, dir=tmp_path, instance=instance))
+    # Passenger's sockets live here: a short path (a socket's name is at most 107 bytes)
+    registry = tempfile.mkdtemp(prefix="pp-", dir="/tmp")
+    config.write_text(
+        APACHE_CONF.format(port=port, http=http, dir=tmp_path, instance=instance, registry=registry)
+    )
     checked = subprocess.run(
         [apache, "-t", "-f", str(config)], capture_output=True, text=True, timeout=60
     )
@@ -263,6 +272,14 @@ def test_apache_with_debians_passenger_runs_the_app(tmp_path):
         static = wait_for(base + "/static/app.css")
         assert static.status_code == 200 and "public" in static.headers["Cache-Control"]
         assert "Content-Security-Policy" not in static.headers  # Apache answered
+        plain = wait_for(
+            f"http://127.0.0.1:{http}/login",
+            headers={"Host": "partners.example.com"},
+            allow_redirects=False,
+        )
+        assert plain.status_code == 301
+        assert plain.headers["Location"] == "https://partners.example.com/login"
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(registry, ignore_errors=True)

@@ -97,6 +97,7 @@ def fill_what_the_demo_leaves_empty():
     from affiliate import clicks
     from models import IdempotencyRecord, Invoice, InvoiceStatus, Panel, Partner, Product, User
     from rules import billing, catalogue_admin, deposits, jobs, moves, payments, referrals, services
+    from web import mail
 
     staff = db.session.scalar(select(User).where(User.email == "staff@demo.example"))
     studio = db.session.scalar(select(Partner).where(Partner.number == 1001))
@@ -142,6 +143,7 @@ def fill_what_the_demo_leaves_empty():
     )
     moves.move_to(studio.user, source, hotel, moves.preview(source, hotel).fingerprint, target)
     db.session.add(IdempotencyRecord(key="k" * 32, user_id=staff.id, fingerprint="f" * 64))
+    mail.queue(mail.build_message("someone@example.com", "A message", "Its body\n"))
     key = (studio.id, date.today())
     db.session.commit()
     with db.engine.begin() as connection:

@@ -1,10 +1,12 @@
 """The Partner Program web application: create_app() binds settings, extensions and blueprints."""
 
+import functools
+import hashlib
 import json
 import logging
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
@@ -79,7 +81,8 @@ def create_app(config_object=None, **overrides):
     if config_object.ENV_NAME == "development":
         app.logger.setLevel(logging.INFO)
     check_mail(app.config, production=config_object.ENV_NAME == "production")
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
+    # the default SQLite file, the env file and the provisioning files live here: owner only
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
     _init_database(app)
     csrf.init_app(app)
@@ -115,6 +118,21 @@ def _serve_affiliate_links(app, config_object, overrides):
     app.extensions["affiliate"] = link_app.extensions["affiliate"]
     app.extensions["affiliate_link_app"] = link_app
     app.wsgi_app = serve_links(app.wsgi_app, link_app)
+
+
+def _static_version(endpoint, values):
+    """Give static URLs their file's version (?v=<hash of the contents>), so that nginx or
+    Apache may let browsers keep them for a week and a release is still seen at once."""
+    if endpoint == "static" and "filename" in values:
+        values.setdefault("v", _content_hash(Path(current_app.static_folder) / values["filename"]))
+
+
+@functools.lru_cache(maxsize=256)
+def _content_hash(path):
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return None  # no such file: the URL says so (404), without a version
 
 
 def _register_blueprints(app):
@@ -170,6 +188,7 @@ def _register_blueprints(app):
 def _init_request_hooks(app):
     app.after_request(htmx.move_flashes_to_trigger)
     app.after_request(security.set_security_headers)
+    app.url_defaults(_static_version)
 
     app.jinja_env.filters.update(
         money=labels.money, percent=labels.percent, period=labels.period, idn=labels.idn

@@ -7,6 +7,7 @@ provisioning backend wrote (PROVISION_DIR), with a manifest saying what they are
 """
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -54,10 +55,11 @@ def _revision():
 
 
 def backup(target, provision_dir):
-    """Write a backup archive to ``target`` (a file, or a folder to put a dated file in);
-    return the archive's path."""
+    """Write a backup archive to ``target`` — a file named ``….tar.gz``, or else a folder
+    (made when missing) to put a dated file in — readable by its owner only; return its path."""
     target = Path(target)
-    if target.is_dir():
+    if not target.name.endswith(".tar.gz"):
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         target = target / f"partner-program-{stamp}.tar.gz"
     url = _url()
@@ -89,7 +91,9 @@ def backup(target, provision_dir):
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
         partial = target.with_name(target.name + ".partial")
-        with tarfile.open(partial, "w:gz") as archive:
+        # password hashes and bank details are in it: only the owner may read it
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
             archive.add(work / MANIFEST, MANIFEST)
             archive.add(work / database, database)
             if manifest["provision"]:

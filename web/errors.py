@@ -3,6 +3,7 @@
 import time
 
 from flask import current_app, flash, make_response, request, session
+from flask.globals import request_ctx
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -54,6 +55,9 @@ def _too_many_message():
 
 def handle_http_error(error):
     code = error.code or 500
+    if request_ctx.url_adapter is None:
+        # a Host not in TRUSTED_HOSTS: no URL can be built for this request, so no page
+        return make_response(f"{code} {error.name}\n", code, {"Content-Type": "text/plain"})
     response = render_error(code, _too_many_message() if code == 429 else None)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)

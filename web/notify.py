@@ -13,6 +13,12 @@ from rules.users import find_user_by_email
 from web import mail
 
 
+def _link(endpoint, **values):
+    """An absolute link for a mail, on PUBLIC_BASE_URL: never on the Host a request named,
+    which a visitor chooses (a reset link must not point at someone else's site)."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+
+
 def _language(email):
     user = find_user_by_email(email)
     return user.language if user else DEFAULT_LANGUAGE
@@ -24,7 +30,7 @@ def invitation(invitation, token, *, move=None):
 
     ``move``: the bundle move that waits for this ownership invitation.
     """
-    url = url_for("invitations.show", token=token, _external=True)
+    url = _link("invitations.show", token=token)
     inviter = db.session.get(User, invitation.inviter_id)
     message = mail.render_message(
         invitation.email,
@@ -45,7 +51,7 @@ def partner_decision(partner):
             partner.user.language,
             f"partner_{partner.status.value}",
             partner=partner,
-            url=url_for("partner.index", _external=True),
+            url=_link("partner.index"),
         )
     )
 
@@ -53,7 +59,7 @@ def partner_decision(partner):
 def email_verification(user):
     """The mail whose link confirms the user's current address."""
     token = users.make_verification_token(user, secret_keys(current_app.config))
-    url = url_for("auth.confirm_email", token=token, _external=True)
+    url = _link("auth.confirm_email", token=token)
     message = mail.render_message(user.email, user.language, "verify_email", user=user, url=url)
     mail.queue(message, expires_in=current_app.config["EMAIL_VERIFICATION_MAX_AGE"])
 
@@ -66,7 +72,7 @@ def email_changed(old_email, user):
 def password_reset(user):
     """The reset link, not sent once it has expired."""
     token = users.make_reset_token(user, secret_keys(current_app.config))
-    url = url_for("auth.reset_password", token=token, _external=True)
+    url = _link("auth.reset_password", token=token)
     message = mail.render_message(user.email, user.language, "password_reset", user=user, url=url)
     mail.queue(message, expires_in=current_app.config["PASSWORD_RESET_MAX_AGE"])
 
@@ -81,7 +87,7 @@ def renewal_reminder(product, days):
             product=product,
             days=days,
             reader_language=owner.language,
-            url=url_for("billing.renewals", _external=True),
+            url=_link("billing.renewals"),
         )
     )
 
@@ -101,7 +107,7 @@ def bundle_moved(move, *, undone=False):
                 move=move,
                 products=[item.product for item in move.items],
                 owner=panel.owner,
-                url=url_for("panels.show", number=panel.number, _external=True),
+                url=_link("panels.show", number=panel.number),
             )
             for panel in owners.values()
         )

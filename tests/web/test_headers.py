@@ -89,3 +89,14 @@ def test_page_sets_htmx_config_and_csrf_header(testapp):
     headers = json.loads(page.html.body["hx-headers"])
     assert headers["X-CSRFToken"] == page.forms["login-form"]["csrf_token"].value
     assert page.html.find(id="dialog") is not None
+
+
+def test_static_urls_carry_their_files_version_so_a_release_is_seen_at_once(testapp):
+    import hashlib
+    from pathlib import Path
+
+    page = testapp.get("/login")
+    css = page.html.select_one('link[rel="stylesheet"][href^="/static/app.css"]')["href"]
+    contents = (Path(__file__).resolve().parents[2] / "web" / "static" / "app.css").read_bytes()
+    assert css == "/static/app.css?v=" + hashlib.sha256(contents).hexdigest()[:12]
+    assert testapp.get(css).status_int == 200

@@ -181,3 +181,28 @@ def test_reset_mail_is_sent_after_the_response(testapp, create_user, outbox):
     row = db.session.scalar(select(OutgoingMail))
     assert row.status == MailStatus.SENT
     assert row.expires_at is not None  # a reset link is useless after an hour
+
+
+def test_a_reset_link_is_built_on_the_apps_address_not_the_visitors_host(
+    testapp, create_user, outbox
+):
+    """A visitor who sends Host: evil.example asking for someone's reset link must not get a
+    link to evil.example mailed to the victim (PUBLIC_BASE_URL, never the Host)."""
+    create_user("victim@example.com")
+    page = testapp.get("/password/forgot", extra_environ={"HTTP_HOST": "evil.example"})
+    form = page.forms["forgot-form"]
+    form["email"] = "victim@example.com"
+    form.submit(extra_environ={"HTTP_HOST": "evil.example"})
+    [message] = outbox.wait_for("victim@example.com")
+    body = message.get_content()
+    assert "http://localhost/password/reset/" in body and "evil.example" not in body
+
+
+@sqlite_only
+@pytest.mark.config(TRUSTED_HOSTS=["partners.example.com"])
+def test_trusted_hosts_refuse_any_other_host(testapp):
+    assert (
+        testapp.get("/login", extra_environ={"HTTP_HOST": "partners.example.com"}).status_int == 200
+    )
+    refused = testapp.get("/login", extra_environ={"HTTP_HOST": "evil.example"}, expect_errors=True)
+    assert refused.status_int == 400

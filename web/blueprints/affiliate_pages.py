@@ -42,7 +42,8 @@ def _require_login():
 def link_of(partner, path=None):
     """The partner's public link, absolute, with a landing path when one is given."""
     # the link host when the redirect runs apart from the app, else this app's address
-    host = current_app.config["AFFILIATE_LINK_BASE_URL"] or request.host_url.rstrip("/")
+    config = current_app.config
+    host = config["AFFILIATE_LINK_BASE_URL"] or config["PUBLIC_BASE_URL"]
     base = host + links.path_of(partner.number)
     return f"{base}?{urlencode({'to': path})}" if path else base
 

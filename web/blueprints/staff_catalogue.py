@@ -178,7 +178,8 @@ def tiers_update():
 def vat():
     """Show the form to set the VAT rate from a date on."""
     form = VatForm(
-        formdata=None, data={"rate": catalogue.vat_bp(), "effective_on": utcnow().date()}
+        formdata=None,
+        data={"rate": catalogue.vat_bp(), "effective_on": catalogue_admin.business_today()},
     )
     return render_template("staff/vat.html", form=form)
 
