@@ -116,6 +116,8 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     BABEL_DEFAULT_LOCALE = "bg"
+    #: dates and times are shown as in Sofia (the business's day, whatever the server's zone)
+    BABEL_DEFAULT_TIMEZONE = "Europe/Sofia"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "web" / "translations")
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")

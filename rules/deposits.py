@@ -34,7 +34,7 @@ from models import (
 )
 from rules import audit, ledger, payments, rows, settings
 from rules.errors import DomainError, NotFound
-from rules.money import MAX_PRICE_CENTS
+from rules.money import MAX_PRICE_CENTS, day_text, money_text
 from rules.numbers import next_number
 
 
@@ -322,9 +322,9 @@ def _check_settled(partner, amount_cents):
             _l(
                 "You can withdraw up to %(amount)s now: %(settling)s paid through the payment"
                 " provider settles by %(date)s and can be spent until then, not withdrawn.",
-                amount=f"{can.amount_cents / 100:.2f} €",
-                settling=f"{can.settling_cents / 100:.2f} €",
-                date=max(when for _amount, when in can.settling).date().isoformat(),
+                amount=money_text(can.amount_cents),
+                settling=money_text(can.settling_cents),
+                date=day_text(max(when for _amount, when in can.settling)),
             )
         )
 
@@ -344,7 +344,7 @@ def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind
             raise DepositError(
                 _l(
                     "Commission can be withdrawn from %(amount)s on.",
-                    amount=f"{minimum / 100:.2f} €",
+                    amount=money_text(minimum),
                 )
             )
     elif own_unpaid_invoices(partner):

@@ -7,7 +7,9 @@ in percent ("12.5"). Only plain decimal numbers are accepted: no signs, no expon
 """
 
 import re
+from decimal import Decimal
 
+from flask_babel import format_currency, format_date
 from flask_babel import lazy_gettext as _l
 
 from rules.errors import DomainError
@@ -52,6 +54,16 @@ def parse_basis_points(text):
             _l("Enter a percentage from 0 to 100, with at most two decimals (for example 12.5).")
         )
     return basis_points
+
+
+def money_text(cents):
+    """Cents as the reader reads euro, for a message: 12,50 € / €12.50."""
+    return format_currency(Decimal(cents) / 100, "EUR")
+
+
+def day_text(value):
+    """A date (or the Sofia date of a moment) for a message: 6.12.2026 г. / Dec 6, 2026."""
+    return format_date(value, "medium")
 
 
 def format_hundredths(value):

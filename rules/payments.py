@@ -29,6 +29,7 @@ from models import (
 from rules import audit, commissions, ledger, partners, rows, services
 from rules.billing import AlreadyPaid, BillingError, add_months, payable_by
 from rules.errors import NotFound
+from rules.money import money_text
 
 
 def _lock(invoice, *, to_pay=True):
@@ -195,7 +196,7 @@ def refund(invoice, amount_cents, *, reason, actor):
         raise BillingError(
             _l(
                 "At most %(amount)s of this invoice can still be refunded.",
-                amount=f"{(invoice.total_cents - invoice.refunded_cents) / 100:.2f} €",
+                amount=money_text(invoice.total_cents - invoice.refunded_cents),
             )
         )
     record = Refund(invoice_id=invoice.id, amount_cents=amount_cents, reason=reason.strip()[:500])

@@ -715,6 +715,7 @@ def _mail_products(product):
 @dataclass(frozen=True)
 class Sibling:
     id: int
+    plan_id: int | None
     plan_name: str
 
 
@@ -726,16 +727,17 @@ def mail_siblings(product):
     rows = db.session.execute(
         select(
             Product.id,
+            Product.plan_id,
             Product.plan_name,
             func.count(func.distinct(Mailbox.id)) + func.count(func.distinct(MailAlias.id)),
         )
         .outerjoin(Mailbox, Mailbox.product_id == Product.id)
         .outerjoin(MailAlias, MailAlias.product_id == Product.id)
         .where(Product.id.in_(ids))
-        .group_by(Product.id, Product.plan_name)
+        .group_by(Product.id, Product.plan_id, Product.plan_name)
         .order_by(Product.id)
     ).all()
-    return [(Sibling(id=row[0], plan_name=row[1]), row[2]) for row in rows]
+    return [(Sibling(id=row[0], plan_id=row[1], plan_name=row[2]), row[3]) for row in rows]
 
 
 def _local_exists(product, local):

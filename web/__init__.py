@@ -19,6 +19,7 @@ from web import cli, errors, htmx, idempotency, labels, security
 from web import mail as outgoing_mail
 from web.extensions import babel, csrf, limiter, login_manager, migrate
 from web.i18n import select_locale
+from web.landing import landing_url
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 #: how many panels the header's switcher lists before "All panels"
@@ -191,7 +192,16 @@ def _init_request_hooks(app):
     app.url_defaults(_static_version)
 
     app.jinja_env.filters.update(
-        money=labels.money, percent=labels.percent, period=labels.period, idn=labels.idn
+        money=labels.money,
+        percent=labels.percent,
+        period=labels.period,
+        idn=labels.idn,
+        date=labels.date,
+        datetime=labels.datetime,
+        time=labels.time,
+        month=labels.month,
+        number=labels.number,
+        megabytes=labels.megabytes,
     )
     app.jinja_env.globals.update(
         switcher_panels=lambda: listings.visible_panels(current_user, per_page=SWITCHER_SIZE),
@@ -218,6 +228,9 @@ def _init_request_hooks(app):
         ssl_labels=labels.SSL_STATUS,
         target_labels=labels.TARGET_KIND,
         new_idempotency_key=idempotency.new_key,
+        product_name=labels.product_name,
+        landing_url=landing_url,
+        line_name=labels.line_name,
     )
 
     @app.context_processor

@@ -2,8 +2,19 @@
 
 from decimal import Decimal
 
-from flask_babel import format_currency, format_percent, lazy_pgettext, ngettext
+from flask import g
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_decimal,
+    format_percent,
+    format_time,
+    get_locale,
+    lazy_pgettext,
+    ngettext,
+)
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from models import (
     AccountKind,
@@ -14,11 +25,13 @@ from models import (
     PaidVia,
     PartnerStatus,
     Phase,
+    Plan,
     PlanKind,
     ProductStatus,
     TopUpStatus,
     TransferKind,
     WithdrawalStatus,
+    db,
 )
 from rules.domains import canonical
 
@@ -83,9 +96,9 @@ PLAN_KIND = {
 }
 
 INVOICE_STATUS = {
-    InvoiceStatus.UNPAID: _l("unpaid"),
-    InvoiceStatus.PAID: _l("paid"),
-    InvoiceStatus.CANCELLED: _l("cancelled"),
+    InvoiceStatus.UNPAID: lazy_pgettext("invoice", "unpaid"),
+    InvoiceStatus.PAID: lazy_pgettext("invoice", "paid"),
+    InvoiceStatus.CANCELLED: lazy_pgettext("invoice", "cancelled"),
 }
 
 PAID_VIA = {
@@ -141,9 +154,71 @@ COMMISSION_STATUS = {
 }
 
 
+def _plan_names():
+    """{plan id: {language: name}} of the catalogue, read once per request."""
+    if "plan_names" not in g:
+        g.plan_names = {
+            plan_id: {"bg": name_bg, "en": name_en}
+            for plan_id, name_bg, name_en in db.session.execute(
+                select(Plan.id, Plan.name_bg, Plan.name_en)
+            )
+        }
+    return g.plan_names
+
+
+def product_name(product):
+    """A product's plan in the reader's language (a product keeps the name it was ordered
+    under, in Bulgarian; the catalogue knows both)."""
+    names = _plan_names().get(getattr(product, "plan_id", None))
+    return names[str(get_locale())] if names else product.plan_name
+
+
+def line_name(line):
+    """An invoice line in the reader's language: the plan's name, and the domain as issued."""
+    names = _plan_names().get(line.plan_id)
+    if names is None:
+        return line.description
+    _plans, _dash, domain = line.description.partition(" — ")
+    return names[str(get_locale())] + (f" — {domain}" if domain else "")
+
+
 def money(cents):
     """Integer cents as euro in the reader's language (12,34 € / €12.34)."""
     return format_currency(Decimal(cents) / 100, "EUR")
+
+
+def date(value):
+    """A date (or the Sofia date of a moment) in the reader's language: 6.12.2026 г. /
+    Dec 6, 2026."""
+    return format_date(value, "medium")
+
+
+def datetime(value):
+    """A moment in Sofia time, in the reader's language: 6.12.2026 г., 14:05 / Dec 6, 2026,
+    2:05 PM."""
+    return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
+
+
+def time(value):
+    """The Sofia time of a moment: 14:05 / 2:05 PM."""
+    return format_time(value, "short")
+
+
+def month(value):
+    """A month: дек 2026 г. / Dec 2026."""
+    return format_date(value, "MMM y")
+
+
+def number(value):
+    """A whole or decimal number with the reader's separators: 12 345 / 12,345."""
+    return format_decimal(value)
+
+
+def megabytes(value):
+    """A size given in MB, in MB or GB as people read it: 512 MB, 10 GB, 1,5 GB."""
+    if value >= 1024:
+        return f"{format_decimal(Decimal(value) / 1024, '#,##0.#')} GB"
+    return f"{format_decimal(value, '#,##0.#')} MB"
 
 
 def percent(basis_points):

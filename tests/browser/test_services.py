@@ -66,7 +66,7 @@ def test_a_mailbox_is_created_and_deleted_inline(page, panel):
     form.locator("button[type=submit]").click()
     row = page.locator("#mailboxes tbody tr", has_text="office@пример.бг")
     expect(row).to_contain_text("300")
-    expect(page.locator("#mail-usage")).to_contain_text("300 от")
+    expect(page.locator("#mail-usage")).to_contain_text("300 MB от 25 GB")
     row.get_by_role("button", name="Изтриване").click()
     expect(page.locator("#mailboxes tbody tr", has_text="office@")).to_have_count(0)
     expect(page.locator("#tasks")).to_contain_text("пощенската кутия е изтрита")

@@ -150,7 +150,7 @@ def test_provider_money_is_spendable_at_once_and_withdrawable_after_settling(par
         assert deposits.balance(partner) == 15_000
         can = deposits.withdrawable(partner)
         assert (can.amount_cents, can.settling) == (10_000, [(5_000, start + timedelta(days=7))])
-        with pytest.raises(deposits.DepositError, match=r"до 100\.00 € сега.*2026-12-08"):
+        with pytest.raises(deposits.DepositError, match=r"до 100,00\xa0€ сега.*8.12.2026"):
             deposits.request_withdrawal(partner, 10_001, IBAN, actor=partner.user)
         db.session.rollback()
         deposits.request_withdrawal(partner, 10_000, IBAN, actor=partner.user)

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from models import User, db
+from tests import factories
 from tests.conftest import login, read_session
 from tests.factories import PASSWORD
 
@@ -287,3 +288,44 @@ def test_reset_link_stops_working_after_an_email_change(testapp, login_as, creat
     form["email"], form["current_password"] = "after@example.com", PASSWORD
     assert form.submit().status_int == 303
     assert testapp.get(path, expect_errors=True).status_int == 400
+
+
+def test_each_user_lands_where_its_work_is(testapp, make_testapp, create_user):
+    """Staff at their queue, a partner at its dashboard, a client at its panel (or the list
+    of its panels), anyone else at home; "/" takes them there too."""
+    staff = create_user(is_staff=True)
+    partner = factories.create_partner()
+    one = factories.create_panel()
+    two = factories.create_user()
+    factories.create_panel(two)
+    factories.create_panel(two)
+    nobody = create_user()
+    for user, start in (
+        (staff, "/staff/"),
+        (partner.user, "/partner/"),
+        (one.owner, f"/panels/{one.number}"),
+        (two, "/panels/"),
+        (nobody, "/"),
+    ):
+        browser = make_testapp()
+        assert login(browser, user).headers["Location"] == start, user.email
+        home = browser.get("/")
+        assert home.status_int == 200 if start == "/" else home.headers["Location"] == start
+    # a next= the login was asked for still wins
+    browser = make_testapp()
+    form = browser.get("/login?next=/account/").forms["login-form"]
+    form["email"], form["password"] = partner.user.email, PASSWORD
+    assert form.submit().headers["Location"] == "/account/"
+
+
+def test_the_staff_home_is_a_queue_of_what_waits(testapp, login_as, create_user):
+    from rules import partners
+
+    factories.create_partner()  # approved: nothing to decide
+    partners.apply(create_user(), company="New", vat_number="BG123456789", expected_hostings=3)
+    db.session.commit()
+    page = login_as(create_user(is_staff=True)).get("/staff/")
+    assert (
+        "1 заявка за партньорство чака решение" in page.html.select_one("#queue-applications").text
+    )
+    assert not page.html.select("#queue-withdrawals")

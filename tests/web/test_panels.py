@@ -25,8 +25,13 @@ def test_panel_page_shows_products_by_domain_and_only_the_sections_held(
     page = testapp.get(f"/panels/{panel.number}")
     groups = [h.text for h in page.html.select(".domain-group header strong")]
     assert groups == ["example.com", "other.org"]  # blog.example.com sits with example.com
-    sections = [s["id"] for s in page.html.select("section.panel-section")]
+    sections = [s["id"] for s in page.html.select(".panel-sections li")]
     assert sections == ["section-web", "section-email"]
+    # each product once, with where this member manages it
+    rows = page.html.select(".domain-group li")
+    assert len(rows) == 4
+    manage = {a.text: a["href"] for a in page.html.select(".domain-group a.manage")}
+    assert set(manage) == {"Сайтове", "Пощенски кутии"}  # no DNS: the domains group is not held
 
 
 def test_revocation_applies_on_the_grantees_next_request(
@@ -231,7 +236,7 @@ def test_staff_approves_an_application_and_the_partner_is_told(
     assert (partner.number, partner.minimum_deposit_cents) == (1001, 50_000)
     [mail] = outbox.to("apply@example.com")
     assert "1001" in mail.get_content()
-    assert "Клиенти" in testapp.get("/").text  # the partner's menu
+    assert "Клиенти" in testapp.get("/").follow().text  # the partner's menu
 
 
 @pytest.mark.parametrize(

@@ -296,7 +296,7 @@ def send(testapp, method, target, params=None, headers=None):
 
 
 def csrf_token(testapp):
-    return testapp.get("/").forms["language-form"]["csrf_token"].value
+    return testapp.get("/prices").forms["language-form"]["csrf_token"].value
 
 
 def test_every_route_has_a_policy():

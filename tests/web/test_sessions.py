@@ -32,7 +32,7 @@ def test_cookie_replayed_after_logout_is_refused(app, testapp, make_testapp, log
     user = create_user()
     login_as(user)
     stolen = testapp.cookies["pp_session"]
-    testapp.get("/").forms["logout-form"].submit()
+    testapp.get("/account/").forms["logout-form"].submit()
     replay = make_testapp()
     replay.set_cookie("pp_session", stolen)
     response = replay.get("/account/")

@@ -109,7 +109,7 @@ def test_provider_money_shows_when_it_can_be_withdrawn_and_is_held_until_then(
     form["amount"], form["iban"] = "150,00", IBAN
     before = snapshot()
     refused = form.submit(status=422)
-    assert "Можете да изтеглите до 100.00 € сега" in refused.text
+    assert "Можете да изтеглите до 100,00\xa0€ сега" in refused.text
     assert snapshot() == before
     form = refused.forms["withdraw-form"]
     form["amount"], form["iban"] = "100,00", IBAN

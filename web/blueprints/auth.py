@@ -12,6 +12,7 @@ from rules.redirects import safe_next
 from web import htmx, notify, sessions
 from web.extensions import limiter
 from web.forms import EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from web.landing import landing_url
 
 bp = Blueprint("auth", __name__)
 
@@ -30,8 +31,9 @@ def _email_key():
         return "email:" + typed.strip().lower()
 
 
-def _next_url(form_next=None):
-    return safe_next(form_next or request.args.get("next"), url_for("main.index"))
+def _next_url(form_next=None, user=None):
+    """Where the form asked to go back to, else where the user starts."""
+    return safe_next(form_next or request.args.get("next"), landing_url(user or current_user))
 
 
 @bp.get("/signup")
@@ -73,7 +75,7 @@ def signup_submit():
             sessions.start_session(user)
             with force_locale(user.language):
                 flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            return redirect(_next_url(form.next.data), 303)
+            return redirect(_next_url(form.next.data, user), 303)
     return htmx.render("auth/signup.html", "auth/_signup_form.html", 422, form=form)
 
 
@@ -105,7 +107,7 @@ def login_submit():
         else:
             db.session.commit()  # a rehashed password is kept
             sessions.start_session(user)
-            return redirect(_next_url(form.next.data), 303)
+            return redirect(_next_url(form.next.data, user), 303)
     return htmx.render("auth/login.html", "auth/_login_form.html", 422, form=form)
 
 

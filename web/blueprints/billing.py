@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from models import AccountKind, InvoiceStatus, Product, db
 from rules import billing, deposits, ledger, partners, payments
 from rules.errors import DomainError, NotFound
-from web import htmx
+from web import htmx, labels
 from web.idempotency import idempotent
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
@@ -172,10 +172,11 @@ def auto_renew(product_id):
     billing.set_auto_renew(current_user, product, request.form.get("on") == "1")
     db.session.commit()
     flash(
-        _("%(name)s renews automatically.", name=product.domain or product.plan_name)
+        _("%(name)s renews automatically.", name=product.domain or labels.product_name(product))
         if product.auto_renew
         else _(
-            "%(name)s no longer renews automatically.", name=product.domain or product.plan_name
+            "%(name)s no longer renews automatically.",
+            name=product.domain or labels.product_name(product),
         ),
         "success",
     )

@@ -10,16 +10,21 @@ from rules import invitations, users
 from rules.redirects import safe_next
 from web import errors
 from web.forms import LanguageForm
+from web.landing import landing_url
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index():
-    """Show the user's home (with invitations waiting for it), or the program to a visitor."""
+    """Show the program to a visitor; a user goes where it starts (its dashboard, panel or
+    queue) unless invitations wait for it here."""
     waiting = []
     if current_user.is_authenticated:
         waiting = invitations.waiting(Invitation.email == current_user.email)
+        start = landing_url(current_user)
+        if not waiting and start != url_for("main.index"):
+            return redirect(start)
     return render_template("main/index.html", waiting=waiting)
 
 

@@ -4,10 +4,11 @@ from collections import defaultdict
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import KIND_GROUP, AuditEntry, Group, Product, db
+from models import KIND_GROUP, AuditEntry, Group, Product, ProductKind, db
 from rules import access, listings, moves, panels
 from rules.domains import registrable
 from rules.provisioning import MAIL_KINDS
@@ -78,17 +79,13 @@ def show(number):
     by_domain = defaultdict(list)
     for product in products:
         by_domain[registrable(product.domain) if product.domain else ""].append(product)
-    sections = {
-        name: (group, [p for p in products if _in_section(p, group)])
-        for name, group in SECTIONS.items()
-        if member.has(group)
-    }
     return render_template(
         "panels/show.html",
         member=member,
         panel=member.panel,
         by_domain=dict(by_domain),
-        sections=sections,
+        sections=[(name, group) for name, group in SECTIONS.items() if member.has(group)],
+        manage=lambda product: _manage_links(member, product),
         # the owner sees every move in and out; a mover sees its own moves here, to undo them
         recent_moves=[
             move
@@ -98,6 +95,25 @@ def show(number):
         undo_refusal=moves.undo_refusal,
         move_waiting=moves.is_waiting,
     )
+
+
+#: where each group manages a product of its kind: (group, the kinds, endpoint, label)
+MANAGE = (
+    (Group.DOMAINS, {ProductKind.DOMAIN}, "domains.show", _l("DNS and registration")),
+    (Group.WEB, {ProductKind.HOSTING}, "sites.show", _l("Sites")),
+    (Group.EMAIL, MAIL_KINDS, "mail.show", _l("Mailboxes")),
+)
+
+
+def _manage_links(member, product):
+    """The pages where the member manages this product, one per group it holds for it."""
+    if not product.domain:
+        return []
+    return [
+        (label, url_for(endpoint, number=member.panel.number, product_id=product.id))
+        for group, kinds, endpoint, label in MANAGE
+        if product.kind in kinds and member.has(group)
+    ]
 
 
 @bp.get("/<int:number>/audit")

@@ -27,7 +27,7 @@ from models import (
     WithdrawalStatus,
     db,
 )
-from rules import deposits, ledger, partners
+from rules import deposits, ledger, partners, reports
 from rules import payments as paying
 from rules.errors import DomainError, NotFound
 from web import htmx, mail, notify
@@ -54,7 +54,12 @@ def index():
     counts = dict(
         db.session.execute(select(Partner.status, func.count()).group_by(Partner.status)).all()
     )
-    return render_template("staff/index.html", counts=counts, failed_mail=mail.failed_count())
+    return render_template(
+        "staff/index.html",
+        counts=counts,
+        queue=reports.staff_queue(),
+        failed_mail=mail.failed_count(),
+    )
 
 
 @bp.get("/partners")
