@@ -8,14 +8,16 @@ impossible because the invoice row is locked and its transfers' keys are the inv
 """
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from models import (
     CartItem,
+    Grant,
     Group,
     Invoice,
     InvoiceLine,
@@ -318,19 +320,73 @@ def invoice_for(user, number):
     return invoice
 
 
-def invoices_of(user, *, limit=200):
-    """The invoices the user placed, and those for products in the panels it owns."""
-    owned = (
-        select(InvoiceLine.invoice_id)
-        .join(Panel, Panel.id == InvoiceLine.panel_id)
-        .where(Panel.owner_id == user.id)
+def _billing_panel_ids(user):
+    """The panels where the user holds ``billing`` (owned, or granted), as a subquery."""
+    return (
+        select(Panel.id)
+        .outerjoin(Grant, and_(Grant.panel_id == Panel.id, Grant.user_id == user.id))
+        .where(or_(Panel.owner_id == user.id, Grant.groups.op("&")(int(Group.BILLING)) != 0))
     )
-    return db.session.scalars(
+
+
+def invoices_of(user, *, limit=200):
+    """The invoices the user may open (invoice_for), with the total it sees (sees_wholesale):
+    the ones it placed, and those whose every line is in a panel where it holds billing —
+    the list and the pages agree."""
+    outside = (
+        select(InvoiceLine.id)
+        .where(InvoiceLine.invoice_id == Invoice.id)
+        .where(InvoiceLine.panel_id.not_in(_billing_panel_ids(user)))
+    )
+    invoices = db.session.scalars(
         select(Invoice)
-        .where((Invoice.buyer_id == user.id) | Invoice.id.in_(owned))
+        .options(selectinload(Invoice.lines))
+        .where(or_(Invoice.buyer_id == user.id, ~exists(outside)))
         .order_by(Invoice.number.desc())
         .limit(limit)
     ).all()
+    partner = partners.partner_of(user)
+    return [
+        (invoice, invoice.total_cents)
+        if sees_wholesale(user, invoice, partner=partner)
+        else (invoice, sum(row.total_cents for row in client_lines(invoice)))
+        for invoice in invoices
+    ]
+
+
+@dataclass(frozen=True)
+class ClientLine:
+    """An invoice line as a client sees it: at the catalogue's price for the period (what a
+    client pays itself), without the partner's volume discount or commission."""
+
+    line: object
+    net_cents: int
+    vat_cents: int
+
+    @property
+    def total_cents(self):
+        return self.net_cents + self.vat_cents
+
+
+def sees_wholesale(user, invoice, *, partner=False):
+    """Whether the user sees the invoice as priced: its buyer's side. A partner's own invoice
+    carries the partner's volume discount (its wholesale price) and how the partner settled
+    it; to the client whose panel it covers it is shown at the client's price instead."""
+    if invoice.partner_id is None or invoice.buyer_id == user.id:
+        return True
+    if partner is False:  # not looked up by the caller
+        partner = partners.partner_of(user)
+    return partner is not None and partner.id == invoice.partner_id
+
+
+def client_lines(invoice):
+    """The invoice's lines at the client's price (list price less the period discount), with
+    VAT at the invoice's rate, rounded per line like every invoice."""
+    return [
+        ClientLine(line, net, percent_of(net, invoice.vat_bp))
+        for line in invoice.lines
+        for net in [line.list_cents - line.period_discount_cents]
+    ]
 
 
 def expiring(user, days, *, today=None, limit=500):

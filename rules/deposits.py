@@ -402,7 +402,10 @@ def pay_out(withdrawal, *, actor):
 
 
 def reject(withdrawal, *, actor, reason):
-    """Staff refuse the payout: the held amount is available again."""
+    """Staff refuse the payout: the held amount is available again (and pays the partner's
+    waiting orders, as a top-up would)."""
     if not (reason or "").strip():
         raise DepositError(_l("Give the reason."))
     _decide(withdrawal, WithdrawalStatus.REJECTED, actor=actor, reason=reason)
+    if withdrawal.source == AccountKind.DEPOSIT.value:
+        payments.pay_waiting_orders(withdrawal.partner, actor=actor)

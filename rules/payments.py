@@ -8,6 +8,7 @@ activates the products and books the managed commissions; a refund returns money
 it came from and reverses commissions in proportion.
 """
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -233,6 +234,8 @@ def refund(invoice, amount_cents, *, reason, actor):
         reason=record.reason,
     )
     db.session.flush()
+    if destination.kind == AccountKind.DEPOSIT:  # money in the deposit: waiting orders go
+        pay_waiting_orders(db.session.get(Partner, destination.partner_id), actor=actor)
     return record
 
 
@@ -277,6 +280,44 @@ def pay_many(partner, numbers, order, *, actor):
     return totals
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """One of the partner's own unpaid invoices, and why it is not paid yet."""
+
+    invoice: Invoice
+    #: "covered": the deposit covers it now (pay it); "short": it waits for ``short_cents``
+    #: more in the deposit and then pays itself; "decision": a renewal nobody asked to pay
+    #: automatically (pay it, or switch auto-renewal on)
+    reason: str
+    short_cents: int = 0
+
+
+def _pays_itself(invoice):
+    """Orders, and renewals the partner asked for: paid from the deposit when it can."""
+    return all(line.kind == LineKind.NEW or line.product.auto_renew for line in invoice.lines)
+
+
+def waiting_invoices(partner):
+    """The partner's own unpaid invoices, oldest first, each with why it waits (the deposit is
+    taken oldest first, as pay_waiting_orders takes it)."""
+    left = ledger.balance(AccountKind.DEPOSIT, partner).available
+    waiting = []
+    for invoice in db.session.scalars(
+        select(Invoice)
+        .where(Invoice.partner_id == partner.id, Invoice.status == InvoiceStatus.UNPAID)
+        .order_by(Invoice.id)
+    ):
+        if not _pays_itself(invoice):
+            waiting.append(Waiting(invoice, "decision"))
+        elif invoice.total_cents <= left:
+            left -= invoice.total_cents
+            waiting.append(Waiting(invoice, "covered"))
+        else:
+            waiting.append(Waiting(invoice, "short", invoice.total_cents - left))
+            left = 0
+    return waiting
+
+
 def pay_waiting_orders(partner, *, actor=None):
     """After a top-up: pay the partner's own unpaid invoices, oldest first, while the deposit
     covers them — waiting orders activate by themselves. Returns the invoices paid."""
@@ -288,7 +329,7 @@ def pay_waiting_orders(partner, *, actor=None):
     paid = []
     for invoice in waiting:
         # orders, and renewals the partner asked for; a plain renewal waits for a decision
-        if not all(line.kind == LineKind.NEW or line.product.auto_renew for line in invoice.lines):
+        if not _pays_itself(invoice):
             continue
         try:
             with db.session.begin_nested():

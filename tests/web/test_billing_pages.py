@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import (
+    Group,
     IdempotencyRecord,
     Invoice,
     InvoiceStatus,
@@ -378,3 +379,50 @@ def test_odd_signed_webhook_bodies_are_a_json_4xx(testapp, body):
     answer = testapp.post("/webhooks/payments", body, headers=headers, status=422)
     assert answer.json["ok"] is False
     assert snapshot() == before
+
+
+def test_what_each_role_sees_on_an_invoice_its_partner_paid(
+    testapp, make_testapp, login_as, shop, create_user
+):
+    """The partner (its buyer) sees its wholesale price and how it paid; the client with
+    billing on the panel sees the catalogue price and that the partner settled it, and finds
+    it in its list; a member without billing and a stranger see nothing of it."""
+    partner, own = shop
+    plan = db.session.scalar(select(Plan).where(Plan.code == "web-business"))
+    for i in range(3):  # three eligible products: the partner's 5% volume tier
+        factories.add_product(own, plan, f"site{i}.bg")
+    client_panel = factories.create_panel(partner.user, name="Дентален кабинет")
+    client, bystander, stranger = create_user(), create_user(), create_user()
+    factories.grant(client_panel, client, Group.BILLING | Group.WEB)
+    factories.grant(client_panel, bystander, Group.WEB)
+    fund(partner, 100_000)
+    login_as(partner.user)
+    add_to_cart(testapp, client_panel, plan="web-business", domain="dentist.bg")
+    testapp.get("/billing/cart").forms["checkout-form"].submit()
+    invoice = db.session.scalar(select(Invoice))
+    assert invoice.lines[0].volume_discount_cents > 0  # priced at the partner's tier
+    testapp.get(f"/billing/invoices/{invoice.number}").forms["pay-deposit-form"].submit()
+    db.session.refresh(invoice)
+    assert invoice.status == InvoiceStatus.PAID
+
+    mine = testapp.get(f"/billing/invoices/{invoice.number}")
+    assert "Отстъпка за количество" in mine.text and "от депозита" in mine.text
+    assert mine.html.select_one("#invoice-total").text.strip() == "136,80\xa0€"  # 5% off
+
+    client_app = login_as(client, make_testapp())
+    listed = client_app.get("/billing/invoices").html.select_one("#invoices")
+    assert [a.text for a in listed.select("a")] == [str(invoice.number)]
+    assert "144,00" in listed.text and "136,80" not in listed.text  # her price in the list too
+    seen = client_app.get(f"/billing/invoices/{invoice.number}")
+    text = seen.html.select_one("#invoice").text
+    assert "Отстъпка за количество" not in text and "депозит" not in text
+    assert "комисион" not in text
+    assert "уредена от вашия партньор" in seen.html.select_one("#invoice-status").text
+    assert seen.html.select_one("#invoice-total").text.strip() == "144,00\xa0€"  # 12 × 10 € + VAT
+    assert not seen.html.select("#pay-deposit-form, #pay-bank, #cancel-invoice-form")
+
+    for outsider in (bystander, stranger):
+        other = login_as(outsider, make_testapp())
+        other.get(f"/billing/invoices/{invoice.number}", status=404)
+        rows = other.get("/billing/invoices").html.select("#invoices a")
+        assert [a.text for a in rows] == []

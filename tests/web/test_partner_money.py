@@ -234,3 +234,47 @@ def test_a_client_does_not_see_its_partners_commission(testapp, login_as, agency
     assert page.forms["cancel-invoice-form"].submit().status_int == 303
     db.session.refresh(invoice)
     assert invoice.status == InvoiceStatus.CANCELLED
+
+
+def test_the_dashboard_says_why_each_own_invoice_waits_and_pays_a_covered_one(testapp, login_as):
+    partner = factories.create_partner()
+    own = factories.create_panel(partner.user)
+    factories.create_plan("web-start", price=250, periods={12: 0}, eligible=False)
+    invoices = []
+    for i in range(2):
+        billing.add_new(
+            partner.user,
+            plan_code="web-start",
+            months=12,
+            domain=f"mine{i}.bg",
+            panel_number=own.number,
+        )
+        invoices.append(billing.checkout(partner.user))  # 3,000 + 600 = 36,00 € each
+    db.session.commit()
+    factories.fund(partner, 5_000)  # a top-up pays the oldest; 14,00 € left
+    assert invoices[0].status == InvoiceStatus.PAID
+    login_as(partner.user)
+    page = testapp.get("/partner/")
+    waiting = page.html.select_one(f"#waiting-{invoices[1].number}").text
+    assert "чака още 22,00" in waiting and "Захрани" in waiting
+    factories.fund(partner, 6_000)  # the top-up pays it by itself; 38,00 € left
+    db.session.refresh(invoices[1])
+    assert invoices[1].status == InvoiceStatus.PAID
+    # an order issued while the deposit already covers it: the page offers to pay it now
+    billing.add_new(
+        partner.user,
+        plan_code="web-start",
+        months=12,
+        domain="mine2.bg",
+        panel_number=own.number,
+    )
+    third = billing.checkout(partner.user)
+    db.session.commit()
+    page = testapp.get("/partner/")
+    item = page.html.select_one(f"#waiting-{third.number}")
+    assert "депозитът я покрива" in item.text
+    paid = page.forms[f"pay-waiting-{third.number}"].submit()
+    assert paid.status_int == 303
+    db.session.refresh(third)
+    assert third.status == InvoiceStatus.PAID
+    assert not testapp.get("/partner/").html.select("#waiting-orders")

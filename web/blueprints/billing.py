@@ -98,9 +98,12 @@ def invoice(number):
     """Show an invoice as a printable page, with the ways to pay it while unpaid."""
     found = billing.invoice_for(current_user, number)
     partner = _paying_partner()
+    wholesale = billing.sees_wholesale(current_user, found)
     return render_template(
         "billing/invoice.html",
         invoice=found,
+        wholesale=wholesale,
+        client_lines=None if wholesale else billing.client_lines(found),
         partner=partner,
         deposit=deposits.balance(partner) if partner else None,
         commission=ledger.balance(AccountKind.COMMISSION, partner).available if partner else 0,

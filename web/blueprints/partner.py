@@ -26,6 +26,7 @@ from rules import (
     listings,
     panels,
     partners,
+    payments,
     reports,
 )
 from rules.errors import DomainError, NotFound, PermissionDenied
@@ -87,7 +88,7 @@ def index():
         chart=charts.bars(months),
         months=months,
         runway=reports.runway(partner),
-        waiting=deposits.own_unpaid_invoices(partner),
+        waiting=payments.waiting_invoices(partner),
     )
 
 
