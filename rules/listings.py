@@ -3,11 +3,24 @@
 Each is one query for the rows and one for the count, however many panels there are.
 """
 
+import contextlib
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+import idna
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select
 
-from models import ALL_GROUPS, ClientLink, Grant, Group, Panel, Product, ProductStatus, User, db
+from models import (
+    ALL_GROUPS,
+    ClientLink,
+    Grant,
+    Group,
+    Panel,
+    Product,
+    ProductStatus,
+    Site,
+    User,
+    db,
+)
 
 
 @dataclass
@@ -30,12 +43,38 @@ class Page:
         return self.page < self.pages
 
 
+def _like(term):
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped.lower() + "%"
+
+
+def _domain_forms(term):
+    """The term as people type a domain, and as it is stored: IDN labels in their ASCII form
+    (a whole Cyrillic domain or label finds its xn-- form)."""
+    forms = {term}
+    if not term.isascii():
+        with contextlib.suppress(idna.IDNAError):
+            forms.add(idna.encode(term.strip(".")).decode())
+    return forms
+
+
 def _search(query, term, *columns):
+    """Rows whose columns hold the term, or whose panel has a product or site on a domain or
+    subdomain that holds it (``pekarna`` finds the panel of pekarna-dobrudzha.bg)."""
     term = (term or "").strip()[:100]
     if not term:
         return query
-    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return query.where(or_(*(func.lower(c).like(pattern.lower(), escape="\\") for c in columns)))
+    patterns = [_like(form) for form in _domain_forms(term)]
+    in_columns = [func.lower(c).like(_like(term), escape="\\") for c in columns]
+    on_domain = or_(*(func.lower(Product.domain).like(p, escape="\\") for p in patterns))
+    on_site = or_(*(func.lower(Site.host).like(p, escape="\\") for p in patterns))
+    products = select(Product.id).where(Product.panel_id == Panel.id, on_domain)
+    sites = (
+        select(Site.id)
+        .join(Product, Product.id == Site.product_id)
+        .where(Product.panel_id == Panel.id, on_site)
+    )
+    return query.where(or_(*in_columns, exists(products), exists(sites)))
 
 
 def _page(query, order_by, page, per_page):

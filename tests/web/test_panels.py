@@ -204,6 +204,38 @@ def test_client_list_search_and_pages(testapp, login_as):
         assert testapp.get(f"/partner/clients?page={bad}").status_int == 200
 
 
+def test_client_list_and_panel_switcher_find_panels_by_any_domain_in_them(testapp, login_as):
+    """A domain, a subdomain product, a site's host, an IDN typed in Cyrillic: all find the
+    panel that holds them, in the client list and in the panel list alike."""
+    from models import Site
+
+    partner = factories.create_partner()
+    bakery = factories.create_panel(name="Пекарна", products=[("domain", "pekarna-dobrudzha.bg")])
+    hotel = factories.create_panel(
+        name="Хотел", products=[("hosting", "hotel-vitosha.bg"), ("domain", "пример.бг")]
+    )
+    hosting = next(p for p in hotel.products if p.kind.value == "hosting")
+    db.session.add(
+        Site(product_id=hosting.id, host="booking.hotel-vitosha.bg", docroot="b", php="8.3")
+    )
+    other = factories.create_panel(name="Друг", products=[("domain", "other.org")])
+    for panel in (bakery, hotel, other):
+        factories.link_client(partner, panel, Group.WEB)
+    db.session.commit()
+    login_as(partner.user)
+
+    def found(path, term):
+        page = testapp.get(path, {"q": term})
+        return sorted(a.text.strip() for a in page.html.select("tbody tr td:first-child a"))
+
+    for path in ("/partner/clients", "/panels/"):
+        assert found(path, "pekarna") == ["Пекарна"]
+        assert found(path, "VITOSHA") == ["Хотел"]
+        assert found(path, "booking") == ["Хотел"]  # a site's subdomain
+        assert found(path, "пример.бг") == ["Хотел"]  # stored as xn--e1afmkfd.xn--90ae
+        assert found(path, "nothing-like-it") == []
+
+
 def test_partner_note_is_private_and_saved_inline(testapp, login_as):
     partner = factories.create_partner()
     panel = factories.create_panel()
