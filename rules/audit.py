@@ -1,8 +1,14 @@
 """The audit log: every grant, revocation, invitation, transfer, link, unlink and decision."""
 
-from flask_babel import lazy_gettext as _l
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from models import AuditEntry, Group, db
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from models import AuditEntry, Group, User, db
+from rules.listings import paginate
 
 
 def record(action, *, actor, panel=None, **details):
@@ -92,3 +98,36 @@ ACTIONS = {
     "affiliate.rate": _l("affiliate rate changed"),
     "partner.activate": _l("partner active: first deposit reached the minimum"),
 }
+
+
+def search(*, panel=None, actor=None, action=None, since=None, until=None, page=1, per_page=50):
+    """A page of the log, newest first: of one panel (or all), by whose address holds
+    ``actor``, of one action (or a family: "invoice" is every invoice.* action), between two
+    days (Sofia's, both included)."""
+    query = select(AuditEntry).options(
+        selectinload(AuditEntry.actor), selectinload(AuditEntry.panel)
+    )
+    if panel is not None:
+        query = query.where(AuditEntry.panel_id == panel.id)
+    if actor:
+        pattern = "%" + actor.strip().lower().replace("%", "").replace("_", "") + "%"
+        query = query.join(User, User.id == AuditEntry.actor_id).where(
+            func.lower(User.email).like(pattern)
+        )
+    if action:
+        query = query.where(
+            (AuditEntry.action == action) | AuditEntry.action.startswith(f"{action}.")
+        )
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= _sofia_midnight(since))
+    if until is not None:
+        query = query.where(AuditEntry.created_at < _sofia_midnight(until + timedelta(days=1)))
+    return paginate(query, (AuditEntry.id.desc(),), page, per_page)
+
+
+def _sofia_midnight(day):
+    return datetime.combine(day, time.min, ZoneInfo("Europe/Sofia"))
+
+
+#: the families of actions, for the log's filter
+FAMILIES = sorted({action.partition(".")[0] for action in ACTIONS})

@@ -77,6 +77,13 @@ def _search(query, term, *columns):
     return query.where(or_(*in_columns, exists(products), exists(sites)))
 
 
+def paginate(query, order_by, page, per_page):
+    """One page of ``query``'s rows (as scalars when it selects one entity) and the total."""
+    result = _page(query, order_by, page, per_page)
+    result.items = [row[0] if len(row) == 1 else row for row in result.items]
+    return result
+
+
 def _page(query, order_by, page, per_page):
     """One page of ``query`` and the total count."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

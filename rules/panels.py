@@ -37,6 +37,11 @@ def create_panel(*, name, owner, actor):
     return panel
 
 
+def find(number):
+    """The panel with this number, or None."""
+    return db.session.scalar(select(Panel).where(Panel.number == number))
+
+
 def grant_of(panel, user):
     return db.session.scalar(
         select(Grant).where(Grant.panel_id == panel.id, Grant.user_id == user.id)

@@ -15,7 +15,7 @@ from affiliate.app import create_link_app, serve_links
 from config import BASE_DIR, INSTANCE_DIR, check_mail, config_from_env
 from models import LANGUAGES, database, db
 from rules import access, audit, commissions, listings, partners, passwords
-from web import cli, errors, htmx, idempotency, labels, security
+from web import audit_text, cli, errors, htmx, idempotency, labels, security
 from web import mail as outgoing_mail
 from web.extensions import babel, csrf, limiter, login_manager, migrate
 from web.i18n import select_locale
@@ -231,6 +231,7 @@ def _init_request_hooks(app):
         product_name=labels.product_name,
         landing_url=landing_url,
         line_name=labels.line_name,
+        audit_details=audit_text.describe,
     )
 
     @app.context_processor

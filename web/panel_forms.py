@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -17,6 +18,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from models import Group
 from rules.access import GROUP_LABELS
+from web import audit_text
 from web.forms import Sent
 
 #: the checkbox of each group (prefixed, so that "email" stays free for an address field)
@@ -151,6 +153,38 @@ class SearchForm(FlaskForm):
 
     q = StringField(_l("Search"), validators=[Length(max=100)])
     page = HiddenField()
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters: who, which panel (staff), what, between which days."""
+
+    class Meta:
+        csrf = False
+
+    who = StringField(_l("Who (email)"), validators=[Optional(), Length(max=254)])
+    panel = IntegerField(_l("Panel №"), validators=[Optional(), NumberRange(min=1, max=10**12)])
+    action = SelectField(_l("What"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
+
+    def __init__(self, *args, families, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("", _l("everything"))] + families
+
+
+def audit_filters(args):
+    """Read the audit log's filters: (the form, the filters for audit.search, the page)."""
+    form = AuditFilterForm(args, families=[(k, str(v)) for k, v in audit_text.FAMILIES.items()])
+    ok = form.validate()
+    filters = {
+        "actor": (form.who.data or "").strip() if ok else "",
+        "action": form.action.data or None if ok else None,
+        "since": form.since.data if ok else None,
+        "until": form.until.data if ok else None,
+        "panel_number": form.panel.data if ok else None,
+    }
+    page = args.get("page", "1")
+    return form, filters, int(page) if page.isdigit() and len(page) < 7 else 1
 
 
 def listing_request(args):

@@ -305,6 +305,56 @@ def test_owner_sees_the_panel_log_and_staff_sees_all(testapp, make_testapp, logi
     assert member.email in staff.get("/staff/audit").text
 
 
+def test_the_audit_log_reads_as_sentences_and_filters_by_who_what_panel_and_day(
+    testapp, make_testapp, login_as
+):
+    """No raw keys: "минимален депозит 300,00 €", not "minimum_deposit_cents: 300,00 €"; the
+    staff filter by who, panel, kind of action and days, 50 entries a page."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from rules import partners
+
+    staff_user = factories.create_user(is_staff=True)
+    applicant = partners.apply(
+        factories.create_user(), company="Агенция", vat_number="BG123456789", expected_hostings=3
+    )
+    partners.approve(applicant, minimum_deposit_cents=30_000, actor=staff_user)
+    panel = factories.create_panel(name="Пекарна")
+    member = factories.create_user(email="baker@example.com")
+    factories.grant(panel, member, Group.WEB | Group.EMAIL)
+    sofia = ZoneInfo("Europe/Sofia")
+    with time_machine.travel(datetime(2026, 11, 2, 12, tzinfo=sofia), tick=False):
+        for i in range(60):  # an older busy day: 60 panels made
+            factories.create_panel(name=f"Стар {i}")
+    db.session.commit()
+    staff = login_as(staff_user, make_testapp())
+
+    page = staff.get("/staff/audit", {"action": "partner"})
+    details = page.html.select_one("#audit-entries").text
+    assert "минимален депозит 300,00\xa0€" in details and "minimum_deposit_cents" not in details
+    owner = panel.owner.email.upper()  # any case
+    rights = staff.get("/staff/audit", {"who": owner, "panel": panel.number, "action": "grant"})
+    [row] = rights.html.select("#audit-entries tbody tr")
+    assert "права: Уеб услуги, Поща" in row.text and "потребител baker@example.com" in row.text
+
+    day = staff.get("/staff/audit", {"since": "2026-11-02", "until": "2026-11-02"})
+    assert "60 записа" in day.html.select_one("#audit-count").text
+    assert len(day.html.select("#audit-entries tbody tr")) == 50
+    older = day.html.select_one("a[rel=next]")["href"]
+    assert len(staff.get("/staff/audit" + older).html.select("#audit-entries tbody tr")) == 10
+    fragment = staff.get("/staff/audit", {"action": "grant"}, headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<div id="audit-log">')
+    bad = staff.get("/staff/audit", {"since": "not a day", "panel": "x"})
+    assert bad.status_int == 200 and bad.html.select(".audit-filters .field-error")
+
+    login_as(panel.owner)
+    own = testapp.get(f"/panels/{panel.number}/audit", {"who": "nobody-like-that"})
+    assert "0 записа" in own.html.select_one("#audit-count").text
+
+
 class Statements:
     """Count the SQL statements the app sends while a block runs."""
 

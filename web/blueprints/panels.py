@@ -8,12 +8,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import KIND_GROUP, AuditEntry, Group, Product, ProductKind, db
-from rules import access, listings, moves, panels
+from models import KIND_GROUP, Group, Product, ProductKind, db
+from rules import access, audit, listings, moves, panels
 from rules.domains import registrable
 from rules.provisioning import MAIL_KINDS
 from web import htmx
-from web.panel_forms import PanelForm, SearchForm, listing_request
+from web.panel_forms import PanelForm, SearchForm, audit_filters, listing_request
 
 bp = Blueprint("panels", __name__, url_prefix="/panels")
 
@@ -118,15 +118,14 @@ def _manage_links(member, product):
 
 @bp.get("/<int:number>/audit")
 def audit_log(number):
-    """Show the panel's audit log to its owner."""
+    """Show the panel's audit log to its owner: filtered, a page at a time."""
     member = access.panel_for(current_user, number, access.OWNER)
-    entries = db.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.panel_id == member.panel.id)
-        .order_by(AuditEntry.id.desc())
-        .limit(200)
-    ).all()
-    return render_template("panels/audit.html", panel=member.panel, entries=entries)
+    form, filters, page = audit_filters(request.args)
+    filters.pop("panel_number", None)  # this panel's log only
+    result = audit.search(panel=member.panel, **filters, page=page)
+    return htmx.render(
+        "panels/audit.html", "_audit_log.html", panel=member.panel, result=result, form=form
+    )
 
 
 def _section_page(name, group):

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from models import (
     AccountKind,
-    AuditEntry,
     Invoice,
     InvoiceStatus,
     Partner,
@@ -27,13 +26,14 @@ from models import (
     WithdrawalStatus,
     db,
 )
-from rules import deposits, ledger, partners, reports
+from rules import audit, deposits, ledger, panels, partners, reports
 from rules import payments as paying
 from rules.errors import DomainError, NotFound
+from rules.listings import Page
 from web import htmx, mail, notify
 from web.catalogue_forms import ConfirmTransferForm, RefundForm, RejectWithdrawalForm
 from web.idempotency import idempotent
-from web.panel_forms import ApproveForm, RejectForm, SuspendForm
+from web.panel_forms import ApproveForm, RejectForm, SuspendForm, audit_filters
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -145,9 +145,16 @@ def suspend(partner_id):
 
 @bp.get("/audit")
 def audit_log():
-    """Show the newest audit entries of the whole program."""
-    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)).all()
-    return render_template("staff/audit.html", entries=entries)
+    """Show the whole program's audit log: filtered by who, panel, what and days, a page at
+    a time."""
+    form, filters, page = audit_filters(request.args)
+    number = filters.pop("panel_number")
+    panel = panels.find(number) if number else None
+    if number and panel is None:
+        result = Page([], 0, 1, 50)  # no such panel: nothing of it
+    else:
+        result = audit.search(panel=panel, **filters, page=page)
+    return htmx.render("staff/audit.html", "_audit_log.html", result=result, form=form)
 
 
 @bp.get("/payments")
