@@ -7,7 +7,7 @@ test checks that every key the code records has one.
 
 from flask_babel import lazy_gettext as _l
 
-from models import Group, InvitationKind, PaidVia
+from models import InvitationKind, PaidVia
 from rules.access import GROUP_LABELS
 from web import labels
 
