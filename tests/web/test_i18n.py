@@ -143,8 +143,8 @@ def test_every_audit_detail_the_code_records_has_a_phrase():
             helper = isinstance(node, ast.Call) and getattr(node.func, "id", "").endswith("_change")
             if helper:
                 recorded |= {kw.arg for kw in node.keywords if kw.arg not in (None, "actor")}
-            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "details":
-                if isinstance(node.value, ast.Dict):
-                    recorded |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+            details = isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+            if details and getattr(node.targets[0], "id", None) == "details":
+                recorded |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
     assert recorded - DETAILS.keys() == set()
     assert len(recorded) > 40
