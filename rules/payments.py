@@ -269,12 +269,14 @@ def pay_many(partner, numbers, order, *, actor):
     ).all()
     if len(invoices) != len(numbers) or not all(payable_by(partner, i) for i in invoices):
         raise NotFound(_l("One of the invoices is not one you may pay; nothing was paid."))
-    totals = {}
     for invoice in invoices:
         if invoice.status != InvoiceStatus.UNPAID:
             raise AlreadyPaid(
                 _l("Invoice %(number)s is not unpaid; nothing was paid.", number=invoice.number)
             )
+    _check_covered(partner, invoices, order)
+    totals = {}
+    for invoice in invoices:
         for kind, cents in pay_from_balances(invoice, partner, order, actor=actor).items():
             totals[kind] = totals.get(kind, 0) + cents
     return totals
@@ -316,6 +318,38 @@ def waiting_invoices(partner):
             waiting.append(Waiting(invoice, "short", invoice.total_cents - left))
             left = 0
     return waiting
+
+
+class BatchNotCovered(ledger.InsufficientFunds):
+    """The chosen balances run out before the ticked invoices do; nothing was paid."""
+
+    def __init__(self, invoice, short_cents, total_cents):
+        super().__init__(
+            _l(
+                "The balances you chose cover the ticked invoices up to invoice %(number)s"
+                " (%(total)s): %(short)s more is needed for it, %(missing)s for all of them."
+                " Nothing was paid.",
+                number=invoice.number,
+                total=money_text(invoice.total_cents),
+                short=money_text(short_cents),
+                missing=money_text(total_cents),
+            )
+        )
+        self.invoice = invoice
+
+
+def _check_covered(partner, invoices, order):
+    """Refuse, naming the first invoice they do not cover, when the chosen balances cannot pay
+    every ticked invoice (taken in the order pay_many pays them)."""
+    available = sum(
+        ledger.balance(AccountKind(kind), partner).available for kind in dict.fromkeys(order)
+    )
+    missing = sum(invoice.total_cents for invoice in invoices) - available
+    left = available
+    for invoice in invoices:
+        if invoice.total_cents > left:
+            raise BatchNotCovered(invoice, invoice.total_cents - left, missing)
+        left -= invoice.total_cents
 
 
 def pay_waiting_orders(partner, *, actor=None):

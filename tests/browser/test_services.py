@@ -19,8 +19,14 @@ def product(panel, kind):
 
 
 @pytest.mark.parametrize("expected_statuses", [{422}])
+def confirm(page, question):
+    """Answer the page's own "are you sure" dialog with yes."""
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_contain_text(question)
+    dialog.get_by_role("button", name="Да").click()
+
+
 def test_a_dns_record_is_added_edited_and_deleted_inline(page, panel, expected_statuses):
-    page.on("dialog", lambda dialog: dialog.accept())  # "Delete this record?"
     log_in(page, panel.owner.email)
     page.goto(f"/panels/{panel.number}/domains/{product(panel, 'domain').id}")
     page.evaluate("window.notReloaded = true")
@@ -48,6 +54,7 @@ def test_a_dns_record_is_added_edited_and_deleted_inline(page, panel, expected_s
     page.locator("#records tbody tr", has_text="блог").get_by_role(
         "button", name="Изтриване"
     ).click()
+    confirm(page, "Да се изтрие ли този запис?")
     expect(page.locator("#records tbody tr", has_text="блог")).to_have_count(0)
     assert page.evaluate("window.notReloaded") is True  # all of it by htmx, in place
     db.session.commit()
@@ -55,7 +62,6 @@ def test_a_dns_record_is_added_edited_and_deleted_inline(page, panel, expected_s
 
 
 def test_a_mailbox_is_created_and_deleted_inline(page, panel):
-    page.on("dialog", lambda dialog: dialog.accept())
     log_in(page, panel.owner.email)
     page.goto(f"/panels/{panel.number}/email/{product(panel, 'email').id}")
     page.evaluate("window.notReloaded = true")
@@ -68,6 +74,7 @@ def test_a_mailbox_is_created_and_deleted_inline(page, panel):
     expect(row).to_contain_text("300")
     expect(page.locator("#mail-usage")).to_contain_text("300 MB от 25 GB")
     row.get_by_role("button", name="Изтриване").click()
+    confirm(page, "Да се изтрие ли тази пощенска кутия?")
     expect(page.locator("#mailboxes tbody tr", has_text="office@")).to_have_count(0)
     expect(page.locator("#tasks")).to_contain_text("пощенската кутия е изтрита")
     expect(page.locator("#mail-usage")).to_contain_text("0 от")

@@ -68,6 +68,9 @@ def test_owner_adds_a_person_and_a_stranger_gets_an_invitation_that_lands_after_
 
     visitor = make_testapp()
     page = visitor.get(path)
+    # before signing up: who invites, to what, with which rights
+    assert panel.owner.email in page.html.select_one("#invitation").text
+    assert page.html.select_one("#invitation-groups .badge").text == "Уеб услуги"
     signup_link = page.html.select_one('main article a[href^="/signup"]')["href"]
     form = visitor.get(signup_link).forms["signup-form"]
     assert form["email"].value == "newcomer@example.com"

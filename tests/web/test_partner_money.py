@@ -278,3 +278,40 @@ def test_the_dashboard_says_why_each_own_invoice_waits_and_pays_a_covered_one(te
     db.session.refresh(third)
     assert third.status == InvoiceStatus.PAID
     assert not testapp.get("/partner/").html.select("#waiting-orders")
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_refused_payment_shows_the_page_again_with_the_ticks_and_what_is_missing(
+    testapp, login_as, agency, htmx
+):
+    """Nothing ticked, or more than the chosen balances hold: the same page (the table only,
+    for htmx), the ticks and the chosen order kept, naming the invoice and the amount."""
+    partner, _clients = agency
+    factories.fund(partner, 20_000)  # one invoice of 144,00 € fits, two do not
+    login_as(partner.user)
+    headers = {"HX-Request": "true"} if htmx else {}
+    form = testapp.get("/partner/billing").forms["billing-table"]
+    before = snapshot()
+    empty = form.submit(headers=headers, status=422)
+    assert "Отметнете фактурите" in empty.html.select_one("#billing-error").text
+    for checkbox in form.fields["invoice"][:2]:
+        checkbox.checked = True
+    form["order"] = "deposit"
+    refused = form.submit(headers=headers, status=422)
+    if htmx:
+        assert refused.text.lstrip().startswith('<form id="billing-table"')
+    first, second = sorted(numbers())[:2]
+    message = refused.html.select_one("#billing-error").text
+    assert f"до фактура {second} (144,00\xa0€)" in message
+    assert "не достигат 88,00\xa0€" in message and "Нищо не е платено." in message
+    kept = [box["value"] for box in refused.html.select("input[name=invoice][checked]")]
+    assert sorted(int(v) for v in kept) == [first, second]
+    assert refused.html.select_one("select[name=order] option[selected]")["value"] == "deposit"
+    assert snapshot() == before
+    # the same form again with one invoice less goes through
+    fields = [(k, v) for k, v in refused.forms["billing-table"].submit_fields() if k != "invoice"]
+    paid = testapp.post("/partner/billing/pay", [*fields, ("invoice", str(first))], headers=headers)
+    assert paid.status_int in (200, 303)
+    assert db.session.scalar(select(Invoice.status).where(Invoice.number == first)) == (
+        InvoiceStatus.PAID
+    )

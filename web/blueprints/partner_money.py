@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import AccountKind, Commission, TransferKind, db
 from rules import access, billing, deposits, ledger, listings, payments, reports
 from rules import commissions as commission_rules
-from rules.errors import DomainError
+from rules.errors import DomainError, NotFound
 from rules.money import parse_cents
 from web import htmx, labels, sessions
 from web.blueprints.partner import approved_partner, partner_first
@@ -63,9 +63,15 @@ def billing_page():
     """Every unpaid invoice of the partner's own and client panels, to pay in one go."""
     partner = approved_partner()
     client, due = _number(request.args.get("client")), _date(request.args.get("due"))
+    return _billing(partner, client, due)
+
+
+def _billing(partner, client, due, status=200, *, ticked=(), order=None, error=None):
+    """The Billing page (or its table, for htmx), with what was ticked and chosen kept."""
     return htmx.render(
         "partner/billing.html",
         "partner/_billing_table.html",
+        status,
         partner=partner,
         invoices=billing.unpaid_for(partner, panel_number=client, due_by=due, limit=PAGE),
         page_size=PAGE,
@@ -73,6 +79,9 @@ def billing_page():
         client=client,
         due=due,
         orders=SOURCE_ORDERS,
+        order=order,
+        ticked=set(ticked),
+        error=error,
         deposit=deposits.balance(partner),
         commission=ledger.balance(AccountKind.COMMISSION, partner).available,
     )
@@ -82,24 +91,38 @@ def billing_page():
 @partner_first
 @idempotent
 def pay_selected():
-    """Pay the ticked invoices from the chosen sources: all of them, or none."""
+    """Pay the ticked invoices from the chosen sources: all of them, or none. A refusal shows
+    the same page again, the ticks kept, saying which invoice and how much is missing."""
     partner = approved_partner()
-    chosen = request.form.getlist("invoice")
-    if (
-        not chosen
-        or len(chosen) > 500
-        or not all(c.isascii() and c.isdigit() and len(c) <= 12 for c in chosen)
-    ):
-        raise DomainError(_l("Tick the invoices to pay."))
-    order = SOURCE_ORDERS.get(request.form.get("order", ""))
-    if order is None:
-        raise DomainError(_l("Choose which balance pays first."))
-    totals = payments.pay_many(partner, [int(c) for c in chosen], order[1], actor=current_user)
+    chosen = [c for c in request.form.getlist("invoice") if c.isascii() and c.isdigit()]
+    numbers = [int(c) for c in chosen if len(c) <= 12][:500]
+    order_key = request.form.get("order", "")
+    try:
+        if not numbers:
+            raise DomainError(_l("Tick the invoices to pay."))
+        if order_key not in SOURCE_ORDERS:
+            raise DomainError(_l("Choose which balance pays first."))
+        totals = payments.pay_many(
+            partner, numbers, SOURCE_ORDERS[order_key][1], actor=current_user
+        )
+    except NotFound:
+        raise  # an invoice the partner may not pay: a tampered form, not a mistake to correct
+    except DomainError as error:
+        db.session.rollback()
+        return _billing(
+            partner,
+            _number(request.form.get("client")),
+            _date(request.form.get("due")),
+            422,
+            ticked=numbers,
+            order=order_key,
+            error=error.message,
+        )
     flash(
         _(
             "Paid %(count)d invoices: %(commission)s from commission, %(deposit)s from"
             " the deposit.",
-            count=len(set(chosen)),
+            count=len(set(numbers)),
             commission=labels.money(totals.get(AccountKind.COMMISSION, 0)),
             deposit=labels.money(totals.get(AccountKind.DEPOSIT, 0)),
         ),
