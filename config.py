@@ -160,6 +160,12 @@ class Config:
     BANK_ACCOUNT_HOLDER = _env("BANK_ACCOUNT_HOLDER", "Hosting Company Ltd")
     BANK_IBAN = _env("BANK_IBAN", "BG80 BNBG 9661 1020 3456 78")
     BANK_BIC = _env("BANK_BIC", "BNBGBGSD")
+    #: the supplier on every invoice (its PDF): the hosting company's registered details
+    SUPPLIER_NAME = _env("SUPPLIER_NAME", "Hosting Company Ltd")
+    SUPPLIER_ADDRESS = _env("SUPPLIER_ADDRESS", "1 Example Street, 1000 Sofia, Bulgaria")
+    #: the company's UIC (ЕИК) in the Commercial Register, and its VAT number
+    SUPPLIER_EIK = _env("SUPPLIER_EIK", "000000000")
+    SUPPLIER_VAT_NUMBER = _env("SUPPLIER_VAT_NUMBER", "BG000000000")
     #: the shared secret of the payment provider's webhook (HMAC-SHA256 of the body)
     PAYMENT_WEBHOOK_SECRET = _env("PAYMENT_WEBHOOK_SECRET")
     #: days a deposit top-up through the provider may still be reversed: spendable at once,

@@ -38,6 +38,8 @@ class Partner(db.Model):
     )
     company: Mapped[str] = mapped_column(String(200))
     vat_number: Mapped[str] = mapped_column(String(32))
+    #: the registered address, printed as the buyer's on the partner's invoices
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
     expected_hostings: Mapped[int] = mapped_column(Integer)
     minimum_deposit_cents: Mapped[int | None] = mapped_column(BigInteger)
     rejection_reason: Mapped[str | None] = mapped_column(Text)

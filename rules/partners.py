@@ -46,7 +46,7 @@ def partner_of(user):
     return db.session.scalar(select(Partner).where(Partner.user_id == user.id))
 
 
-def apply(user, *, company, vat_number, expected_hostings):
+def apply(user, *, company, vat_number, expected_hostings, address=""):
     """Ask to join the program; a rejected applicant may apply again."""
     partner = partner_of(user)
     if partner is not None and partner.status != PartnerStatus.REJECTED:
@@ -57,6 +57,7 @@ def apply(user, *, company, vat_number, expected_hostings):
     partner.status = PartnerStatus.APPLIED
     partner.company = company.strip()
     partner.vat_number = vat_number.strip().upper()
+    partner.address = " ".join(address.split())
     partner.expected_hostings = expected_hostings
     partner.applied_at = utcnow()
     partner.rejection_reason = None

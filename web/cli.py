@@ -89,6 +89,7 @@ def _partner(user, number_company, staff, deposit_eur):
         user,
         company=number_company,
         vat_number="BG" + str(200000000 + user.id),
+        address="бул. Витоша 1, 1000 София",
         expected_hostings=25,
     )
     partners.approve(partner, minimum_deposit_cents=deposit_eur * 100, actor=staff)
@@ -213,6 +214,7 @@ def _seed_program(people, today=None):
         people["applicant@demo.example"],
         company="Фрийлансър ЕООД",
         vat_number="BG123456789",
+        address="ул. Шипка 5, 4000 Пловдив",
         expected_hostings=8,
     )
     _seed_studio(studio, people, today)

@@ -26,6 +26,7 @@ ERRORS = {
     422: (_l("Cannot process"), _l("Some of the data is not valid. Correct it and try again.")),
     429: (_l("Too many requests"), _l("Too many attempts. Wait a little and try again.")),
     500: (_l("Something went wrong"), _l("An error on our side. It has been logged; try again.")),
+    503: (_l("Not available"), _l("This is not available at the moment. Try again later.")),
 }
 
 CSRF_MESSAGE = _l(

@@ -98,6 +98,10 @@ class ApplyForm(FlaskForm):
         _l("VAT number"),
         validators=[DataRequired(_l("Enter the VAT number.")), Length(min=4, max=32)],
     )
+    address = StringField(
+        _l("Registered address"),
+        validators=[DataRequired(_l("Enter the registered address.")), Length(max=300)],
+    )
     expected_hostings = IntegerField(
         _l("Expected number of hostings"),
         validators=[

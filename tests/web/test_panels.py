@@ -261,10 +261,17 @@ def test_staff_approves_an_application_and_the_partner_is_told(
     login_as(applicant)
     form = testapp.get("/partner/apply").forms["apply-form"]
     form["company"], form["vat_number"], form["expected_hostings"] = "Студио", "BG123456789", "12"
+    form.submit(status=422)  # the address its invoices carry is missing
+    form = testapp.get("/partner/apply").forms["apply-form"]
+    form["company"], form["vat_number"], form["expected_hostings"] = "Студио", "BG123456789", "12"
+    form["address"] = "  ул. Шипка 5,\n 4000 Пловдив "
     form.submit()
     partner = db.session.scalar(select(Partner))
+    assert partner.address == "ул. Шипка 5, 4000 Пловдив"
     staff = login_as(factories.create_user(is_staff=True), make_testapp())
-    form = staff.get(f"/staff/partners/{partner.id}").forms["approve-form"]
+    page = staff.get(f"/staff/partners/{partner.id}")
+    assert "ул. Шипка 5, 4000 Пловдив" in page.text
+    form = page.forms["approve-form"]
     form["minimum_deposit"] = "500"
     form.submit()
     db.session.refresh(partner)
@@ -399,6 +406,7 @@ def test_mass_assigned_fields_are_ignored_on_apply_create_and_approve(
     fields.update(
         company="Evil",
         vat_number="BG1234",
+        address="ул. Шипка 5, Пловдив",
         expected_hostings="3",
         number="1",
         status="approved",

@@ -193,6 +193,7 @@ ROUTES = {
     "billing.checkout": Route(LOGIN, who="partner"),
     "billing.invoices": Route(LOGIN),
     "billing.invoice": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
+    "billing.invoice_pdf": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
     "billing.pay": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
     "billing.cancel": Route(LOGIN, lambda w: {"number": w.invoice.number}, who="partner"),
     "billing.renewals": Route(LOGIN),

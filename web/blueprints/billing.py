@@ -4,7 +4,9 @@ Money POSTs (checkout, paying) carry an idempotency key (web/idempotency.py) and
 commit themselves: the decorator commits the work with the record of where it led.
 """
 
-from flask import Blueprint, current_app, flash, render_template, request, url_for
+import io
+
+from flask import Blueprint, current_app, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -12,7 +14,7 @@ from flask_login import current_user, login_required
 from models import AccountKind, InvoiceStatus, Product, db
 from rules import billing, deposits, ledger, partners, payments
 from rules.errors import DomainError, NotFound
-from web import htmx, labels
+from web import errors, htmx, labels, pdf
 from web.idempotency import idempotent
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
@@ -112,6 +114,38 @@ def invoice(number):
         can_cancel=found.status == InvoiceStatus.UNPAID
         and (found.buyer_id == current_user.id or (partner and found.partner_id == partner.id)),
         earner=partner.id if partner else None,
+    )
+
+
+@bp.get("/invoices/<int:number>.pdf")
+def invoice_pdf(number):
+    """The invoice as a PDF with the Bulgarian invoice's fields, as the user sees the page."""
+    found = billing.invoice_for(current_user, number)
+    wholesale = billing.sees_wholesale(current_user, found)
+    config = current_app.config
+    html = render_template(
+        "billing/invoice_pdf.html",
+        invoice=found,
+        wholesale=wholesale,
+        client_lines=None if wholesale else billing.client_lines(found),
+        supplier={
+            "name": config["SUPPLIER_NAME"],
+            "address": config["SUPPLIER_ADDRESS"],
+            "eik": config["SUPPLIER_EIK"],
+            "vat_number": config["SUPPLIER_VAT_NUMBER"],
+        },
+        bank=_bank(),
+    )
+    try:
+        document = pdf.from_html(html)
+    except pdf.PdfUnavailable as error:
+        current_app.logger.error("PDF unavailable: %s", error)
+        return errors.render_error(503, _("Invoices cannot be made into PDF on this server yet."))
+    return send_file(
+        io.BytesIO(document),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"invoice-{found.number:010d}.pdf",
     )
 
 

@@ -110,6 +110,7 @@ def apply_submit():
             current_user,
             company=form.company.data,
             vat_number=form.vat_number.data,
+            address=form.address.data,
             expected_hostings=form.expected_hostings.data,
         )
         db.session.commit()
