@@ -193,6 +193,7 @@ def _init_request_hooks(app):
 
     app.jinja_env.filters.update(
         money=labels.money,
+        discount=labels.discount,
         percent=labels.percent,
         period=labels.period,
         idn=labels.idn,

@@ -187,6 +187,11 @@ def money(cents):
     return format_currency(Decimal(cents) / 100, "EUR")
 
 
+def discount(cents):
+    """A discount as money taken off: −12,00 €; none is 0,00 € (not −0,00 €)."""
+    return f"−{money(cents)}" if cents else money(0)
+
+
 def date(value):
     """A date (or the Sofia date of a moment) in the reader's language: 6.12.2026 г. /
     Dec 6, 2026."""
