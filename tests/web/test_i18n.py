@@ -148,3 +148,33 @@ def test_every_audit_detail_the_code_records_has_a_phrase():
                 recorded |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
     assert recorded - DETAILS.keys() == set()
     assert len(recorded) > 40
+
+
+def test_a_reader_sees_plan_names_counts_dates_and_money_in_its_own_language(testapp, login_as):
+    """The catalogue's name per language, "1 активен от 1" / "1 active of 1", dates and money
+    through Babel: 7.12.2026 г. and 12,00 € in Bulgarian, Dec 7, 2026 and €12.00 in English."""
+    from models import db
+    from tests import factories
+
+    partner = factories.create_partner()
+    client = factories.create_panel(factories.create_user(), name="Пекарна")
+    factories.link_client(partner, client, 15)  # all four groups
+    product = factories.add_product(client, factories.create_plan(), "pekarna.bg")
+    factories.fund(partner, 1_200)
+    expiry = product.expires_on
+    login_as(partner.user)
+
+    def seen(path):
+        return " ".join(testapp.get(path).html.select_one("main").text.split())
+
+    for language, name, count, date, money in (
+        ("bg", "Хостинг Бизнес", "1 активен от 1", f"{expiry.day}.{expiry.month}.", "12,00 €"),
+        ("en", "Hosting Business", "1 active of 1", f"{expiry.day}, {expiry.year}", "€12.00"),
+    ):
+        partner.user.language = language
+        db.session.commit()
+        panel_page = seen(f"/panels/{client.number}")
+        assert name in panel_page and date in panel_page, language
+        assert str(expiry) not in panel_page  # no ISO date
+        assert count in seen("/partner/clients"), language
+        assert money in seen("/partner/deposit"), language
