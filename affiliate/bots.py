@@ -18,11 +18,27 @@ from crawlerdetect.providers.crawlers import data as _CRAWLERS
 
 #: look-aheads and look-behinds, which RE2 does not have: (?=...), (?!...), (?<=...), (?<!...)
 _LOOK_AROUND = re.compile(r"\(\?<?[=!][^()]*\)")
+#: an escape (an escaped backslash is read whole, so ``\\d`` stays a backslash and a d)
+_ESCAPE = re.compile(r"\\.")
+#: Python's ``\d`` matches every Unicode decimal digit ("Go ٠ package http"), RE2's only 0-9;
+#: ``\p{Nd}`` is the same set in RE2, in a class or outside one.
+_UNICODE_ESCAPES = {r"\d": r"\p{Nd}"}
+#: escapes whose Unicode meaning in Python has no one-token RE2 spelling: none of crawlerdetect's
+#: patterns uses them today; a new crawlerdetect that does must be handled here, not missed
+_UNHANDLED = {r"\w", r"\s", r"\b"}
+
+
+def _rewritten(escape):
+    if escape in _UNHANDLED:
+        raise ValueError(f"a crawler pattern uses {escape}: teach affiliate/bots.py its RE2 form")
+    return _UNICODE_ESCAPES.get(escape, escape)
 
 
 def _widened(pattern):
-    """The pattern without its look-arounds: it matches everything the original matches."""
-    return _LOOK_AROUND.sub("", pattern)
+    """The pattern in RE2's syntax, without its look-arounds: it matches everything the original
+    matches (in Python's Unicode sense), perhaps more."""
+    pattern = _LOOK_AROUND.sub("", pattern)
+    return _ESCAPE.sub(lambda m: _rewritten(m.group()), pattern)
 
 
 def _prefilter():

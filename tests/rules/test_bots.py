@@ -84,3 +84,10 @@ def test_any_text_gets_crawlerdetects_verdict(user_agent):
     user_agent = user_agent.strip()  # the link strips it, and crawlerdetect does too
     if user_agent:
         assert bots.is_bot.__wrapped__(user_agent) is crawlerdetect_says(user_agent)
+
+
+@pytest.mark.parametrize("digit", ["٠", "۷", "५"])  # Arabic-Indic, Persian, Devanagari
+def test_a_pattern_digit_matches_any_unicode_digit_as_crawlerdetect_does(digit):
+    user_agent = f"Go {digit} package http"
+    assert crawlerdetect_says(user_agent) is True
+    assert bots.is_bot.__wrapped__(user_agent) is True
