@@ -28,7 +28,6 @@ from models import (
     Plan,
     PlanKind,
     Product,
-    ProductKind,
     ProductStatus,
     db,
 )
@@ -40,9 +39,9 @@ from rules import (
     domains,
     panels,
     partners,
-    provisioning,
 )
 from rules.errors import DomainError, NotFound
+from rules.listings import billing_panels
 from rules.numbers import next_number
 from rules.pricing import percent_of, price_line
 
@@ -391,8 +390,6 @@ def client_lines(invoice):
 
 def expiring(user, days, *, today=None, limit=500):
     """Active products expiring within ``days`` in every panel where the user holds billing."""
-    from rules.listings import billing_panels
-
     today = today or date.today()
     panel_ids = [p.id for p in billing_panels(user, limit=10_000)]
     return db.session.scalars(
@@ -421,32 +418,6 @@ def line_preview(user, item, *, partner_pays=True):
     )
 
 
-def set_auto_renew(user, product, on, *, need=Group.BILLING):
-    """Let the product renew from the managing partner's deposit (or stop it).
-
-    ``need`` is the group that allows it (billing; the domain page allows it with domains).
-    """
-    access.require(user, product.panel, need)
-    if on and not _can_auto_renew(product):
-        raise BillingError(
-            _l("Auto-renewal pays from a partner's deposit; this panel has no partner for it.")
-        )
-    changed = product.auto_renew != bool(on)
-    product.auto_renew = bool(on)
-    audit.record(
-        "product.auto_renew", actor=user, panel=product.panel, domain=product.domain, on=bool(on)
-    )
-    if changed and product.kind == ProductKind.DOMAIN and product.domain:
-        # the registry renews the domain by itself, or not, from now on
-        provisioning.enqueue(product, provisioning.REGISTRY, "product.auto_renew", on=bool(on))
-
-
-def _can_auto_renew(product):
-    from rules.jobs import managing_partner
-
-    return managing_partner(product) is not None
-
-
 def payable_by(partner, invoice):
     """Whether the partner may pay the invoice: its own, or billing on every panel of it."""
     if invoice.partner_id == partner.id or invoice.buyer_id == partner.user_id:
@@ -461,8 +432,6 @@ def payable_by(partner, invoice):
 
 def unpaid_for(partner, *, panel_number=None, due_by=None, limit=500):
     """Unpaid invoices of the partner's own and its clients' panels where it holds billing."""
-    from rules.listings import billing_panels
-
     panel_ids = [p.id for p in billing_panels(partner.user, limit=100_000)]
     if panel_number is not None:
         panel_ids = [

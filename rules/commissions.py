@@ -233,7 +233,8 @@ def _take_back(partner, amount, key, reference):
 
 
 def move_to_deposit(partner, amount_cents, *, key, actor=None):
-    """Move available commission into the deposit (to pay orders from it at once)."""
+    """Move available commission into the deposit (to pay orders from it at once: the caller
+    then runs payments.pay_waiting_orders, as after any money reaching the deposit)."""
     transfer = ledger.transfer(
         ledger.account(AccountKind.COMMISSION, partner),
         ledger.account(AccountKind.DEPOSIT, partner),
@@ -243,8 +244,4 @@ def move_to_deposit(partner, amount_cents, *, key, actor=None):
         reference="",
         actor=actor,
     )
-    # money reached the deposit: orders waiting for it activate by themselves
-    from rules import payments  # payments books commissions: imported here, not at the top
-
-    payments.pay_waiting_orders(partner, actor=actor)
     return transfer

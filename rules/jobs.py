@@ -14,21 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from models import (
-    ClientLink,
-    Group,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
     JobMark,
     LineKind,
-    Partner,
     Plan,
     Product,
     ProductStatus,
     db,
     utcnow,
 )
-from rules import access, billing, catalogue, commissions, ledger, payments, services
+from rules import billing, catalogue, commissions, ledger, partners, payments, services
 
 #: renewal invoices are issued this many days before expiry
 NOTICE_DAYS = 30
@@ -58,20 +55,6 @@ def once(key):
     return True
 
 
-def managing_partner(product):
-    """The partner that manages the product's panel and may pay for it, if any."""
-    link = db.session.scalar(select(ClientLink).where(ClientLink.panel_id == product.panel_id))
-    partner = link.partner if link is not None else None
-    if partner is None:
-        partner = db.session.scalar(
-            select(Partner).where(Partner.user_id == product.panel.owner_id)
-        )
-    if partner is None or not partner.is_approved:
-        return None
-    member = access.membership(partner.user, product.panel)
-    return partner if member is not None and member.has(Group.BILLING) else None
-
-
 def _last_months(product):
     months = db.session.scalar(
         select(InvoiceLine.months)
@@ -87,7 +70,7 @@ def renew(product, today, report):
     """Issue the product's renewal invoice once; pay it from the deposit if set to auto-renew."""
     if not once(f"renewal:{product.id}:{product.expires_on.isoformat()}"):
         return None
-    partner = managing_partner(product)
+    partner = partners.managing_partner(product)
     pays = partner is not None and (product.auto_renew or partner.user_id == product.panel.owner_id)
     buyer = partner.user if pays else product.panel.owner
     standing = catalogue.standing(partner) if pays else None

@@ -16,7 +16,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import audit, invitations, panels, users
+from rules import access, audit, invitations, panels, users
 from rules.errors import DomainError, PermissionDenied
 from rules.numbers import next_number
 from rules.users import normalize_email
@@ -259,3 +259,17 @@ def set_note(link, note):
 def open_invitations_of(partner):
     """The partner's invitations still waiting for an answer."""
     return invitations.waiting(Invitation.partner_id == partner.id)
+
+
+def managing_partner(product):
+    """The partner that manages the product's panel and may pay for it, if any."""
+    link = db.session.scalar(select(ClientLink).where(ClientLink.panel_id == product.panel_id))
+    partner = link.partner if link is not None else None
+    if partner is None:
+        partner = db.session.scalar(
+            select(Partner).where(Partner.user_id == product.panel.owner_id)
+        )
+    if partner is None or not partner.is_approved:
+        return None
+    member = access.membership(partner.user, product.panel)
+    return partner if member is not None and member.has(Group.BILLING) else None

@@ -33,7 +33,7 @@ from models import (
 )
 from provision import mailpass
 from provision.state import Record, Registrant
-from rules import audit, billing, dns, passwords, provisioning, rows
+from rules import audit, auto_renew, dns, passwords, provisioning, rows
 from rules.domains import InvalidDomain, canonical
 from rules.domains import validate as validate_domain
 from rules.errors import DomainError, NotFound
@@ -375,7 +375,7 @@ def set_domain_auto_renew(product, on, *, actor):
     _require_active(product)
     if bool(on) == product.auto_renew:
         return False
-    billing.set_auto_renew(actor, product, on, need=Group.DOMAINS)  # queues the registry
+    auto_renew.set_auto_renew(actor, product, on, need=Group.DOMAINS)  # queues the registry
     return True
 
 

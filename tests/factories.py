@@ -2,6 +2,8 @@
 
 import itertools
 
+from sqlalchemy import select
+
 from models import db
 from rules import users
 
@@ -204,3 +206,26 @@ def fund(partner, cents):
     deposits.credit(top_up, cents)
     db.session.commit()
     return top_up
+
+
+def own_orders(partner, count, price=100):
+    """``count`` invoices the partner ordered for a new own panel, unpaid: each 12 months of a
+    plan at ``price`` cents a month (not volume-eligible) plus VAT."""
+    from models import Plan
+    from rules import billing
+
+    own = create_panel(partner.user)
+    if db.session.scalar(select(Plan).where(Plan.code == "web-start")) is None:
+        create_plan("web-start", price=price, periods={12: 0}, eligible=False)
+    invoices = []
+    for i in range(count):
+        billing.add_new(
+            partner.user,
+            plan_code="web-start",
+            months=12,
+            domain=f"own{own.number}-{i}.bg",
+            panel_number=own.number,
+        )
+        invoices.append(billing.checkout(partner.user))
+    db.session.commit()
+    return invoices

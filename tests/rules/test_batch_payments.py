@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from models import Group, Invoice, InvoiceStatus, PaidVia, Plan, db
+from models import Group, Invoice, InvoiceStatus, PaidVia, db
 from rules import billing, deposits, ledger, payments
 from rules.errors import NotFound
 from tests import factories
@@ -115,30 +115,12 @@ def test_waiting_own_orders_activate_after_a_top_up(app):
     assert ledger.check() == []
 
 
-def _own_orders(partner, count, price=100):
-    own = factories.create_panel(partner.user)
-    if db.session.scalar(select(Plan).where(Plan.code == "web-start")) is None:
-        factories.create_plan("web-start", price=price, periods={12: 0}, eligible=False)
-    invoices = []
-    for i in range(count):
-        billing.add_new(
-            partner.user,
-            plan_code="web-start",
-            months=12,
-            domain=f"own{own.number}-{i}.bg",
-            panel_number=own.number,
-        )
-        invoices.append(billing.checkout(partner.user))
-    db.session.commit()
-    return invoices
-
-
 def test_each_waiting_invoice_says_why_it_waits(app):
     """Oldest first against the deposit: covered (pay it now), short by how much (it pays
     itself after a top-up), or a renewal nobody asked to pay automatically."""
     partner = factories.create_partner()
     factories.fund(partner, 2000)
-    invoices = _own_orders(partner, 3)  # 1,440 each: the first is covered
+    invoices = factories.own_orders(partner, 3)  # 1,440 each: the first is covered
     waiting = payments.waiting_invoices(partner)
     assert [(w.invoice.number, w.reason, w.short_cents) for w in waiting] == [
         (invoices[0].number, "covered", 0),
@@ -156,12 +138,12 @@ def test_money_back_in_the_deposit_pays_waiting_orders(app):
     withdrawal = deposits.request_withdrawal(
         partner, 2000, "BG80BNBG96611020345678", actor=partner.user
     )
-    [order] = _own_orders(partner, 1)
+    [order] = factories.own_orders(partner, 1)
     assert payments.waiting_invoices(partner)[0].reason == "short"
     deposits.reject(withdrawal, actor=staff, reason="the IBAN is not the partner's")
     db.session.commit()
     assert order.status == InvoiceStatus.PAID  # the 2,000 came back and paid it
-    paid_before = _own_orders(partner, 1)  # another order, waiting for 880 more
+    paid_before = factories.own_orders(partner, 1)  # another order, waiting for 880 more
     payments.refund(order, 1000, reason="goodwill", actor=staff)
     db.session.commit()
     assert paid_before[0].status == InvoiceStatus.PAID

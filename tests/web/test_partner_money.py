@@ -187,12 +187,14 @@ def test_available_commission_moves_to_the_deposit_and_pays_waiting_orders(
             PaidVia.BANK_TRANSFER,
         )
     commissions.clear(utcnow() + timedelta(days=31))
-    db.session.commit()
+    [waiting] = factories.own_orders(partner, 1)  # 12 × 1,00 € + VAT = 14,40 €, waiting for money
     login_as(partner.user)
     form = testapp.get("/partner/commissions").forms["to-deposit-form"]
     form["amount"] = "30,00"
     assert form.submit().status_int == 303
-    assert deposits.balance(partner) == 3000
+    db.session.refresh(waiting)
+    assert waiting.status == InvoiceStatus.PAID  # paid from what was moved
+    assert deposits.balance(partner) == 3000 - 1440
     assert ledger.balance("commission", partner).available == 1800
     form = testapp.get("/partner/commissions").forms["to-deposit-form"]
     form["amount"] = "18,01"  # more than is available

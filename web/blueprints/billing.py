@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from models import AccountKind, InvoiceStatus, Product, db
+from rules import auto_renew as auto_renewal
 from rules import billing, deposits, ledger, partners, payments
 from rules.errors import DomainError, NotFound
 from web import errors, htmx, labels, pdf
@@ -206,7 +207,7 @@ def auto_renew(product_id):
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound()
-    billing.set_auto_renew(current_user, product, request.form.get("on") == "1")
+    auto_renewal.set_auto_renew(current_user, product, request.form.get("on") == "1")
     db.session.commit()
     flash(
         _("%(name)s renews automatically.", name=product.domain or labels.product_name(product))

@@ -313,5 +313,6 @@ def move_to_deposit():
     commission_rules.move_to_deposit(
         partner, amount, key=f"to-deposit:{request.form['idempotency_key']}", actor=current_user
     )
+    payments.pay_waiting_orders(partner, actor=current_user)  # orders waiting for the money
     flash(_("%(amount)s moved to your deposit.", amount=labels.money(amount)), "success")
     return htmx.full_page_redirect(url_for("partner_money.commissions"))
