@@ -1,7 +1,7 @@
 """Invitations: single-use, 7 days, bound to an address, only a hash of the token kept.
 
-This module makes, finds and closes invitations; what accepting one does is in
-``rules.partners.accept_invitation``, which knows panels and client lists.
+This module makes, finds and closes invitations; what answering one does to panels, client
+lists and waiting moves is in ``rules.invitation_answers``.
 """
 
 import hashlib
@@ -121,23 +121,17 @@ def close(invitation, user):
 
 
 def decline(invitation, user):
+    """Mark the invitation declined by its recipient."""
     check_usable(invitation, user)
     invitation.declined_at = utcnow()
     audit.record(
         "invitation.decline", actor=user, panel=invitation.panel, kind=invitation.kind.value
     )
-    _end_waiting_move(invitation, user, declined=True)
 
 
 def revoke(invitation, *, actor):
+    """Mark the invitation withdrawn by who sent it (or by the panel's owner)."""
     if not invitation.is_open:
         raise InvitationClosed()
     invitation.revoked_at = utcnow()
     audit.record("invitation.revoke", actor=actor, panel=invitation.panel, email=invitation.email)
-    _end_waiting_move(invitation, actor, declined=False)
-
-
-def _end_waiting_move(invitation, actor, *, declined):
-    from rules import moves  # moves builds on invitations
-
-    moves.end_pending(invitation, actor=actor, declined=declined)

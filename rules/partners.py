@@ -16,8 +16,8 @@ from models import (
     db,
     utcnow,
 )
-from rules import access, audit, invitations, panels, users
-from rules.errors import DomainError, PermissionDenied
+from rules import access, audit, invitations, panels
+from rules.errors import DomainError
 from rules.numbers import next_number
 from rules.users import normalize_email
 
@@ -145,35 +145,6 @@ def hand_over(partner, panel, client, groups, *, actor):
         owner=client.email,
         partner_groups=Group(groups),
     )
-
-
-def accept_invitation(token, user, *, partner_groups=None):
-    """Accept: the invitee gets access, or links its panel, or becomes the panel's owner
-    (and a bundle move waiting for that happens now).
-
-    For a partner's invitation the invitee chooses the partner's groups (default: proposed).
-    Returns the panel.
-    """
-    invitation = invitations.find(token, lock=True)
-    invitations.check_usable(invitation, user)
-    users.mark_email_verified(user, invitation.email)  # the token came by mail there
-    panel = invitation.panel
-    groups = invitation.groups if partner_groups is None else Group(partner_groups)
-    if invitation.kind == InvitationKind.ACCESS:
-        if panel.owner_id == user.id or panels.grant_of(panel, user) is not None:
-            raise panels.AlreadyMember()
-        panels.give_access(panel, user, invitation.groups, actor=user, action="grant.accept")
-    elif invitation.kind == InvitationKind.CLIENT_LINK:
-        if panel.owner_id != user.id:
-            raise PermissionDenied(_l("Only the panel's owner can accept this invitation."))
-        link_panel(invitation.partner, panel, groups, actor=user)
-    else:
-        from rules import moves  # moves builds on this module
-
-        hand_over(invitation.partner, panel, user, groups, actor=user)
-        moves.carry_out_pending(invitation, actor=user)
-    invitations.close(invitation, user)
-    return panel
 
 
 def create_client_panel(partner, *, name, client_email=None, client_owns=False, groups=0, actor):

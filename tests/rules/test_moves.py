@@ -20,7 +20,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import access, billing, invitations, moves, panels, partners
+from rules import access, billing, invitation_answers, invitations, moves, panels
 from rules.errors import NotFound, PermissionDenied
 from tests import factories
 from tests.concurrency import run_concurrently
@@ -374,7 +374,7 @@ def test_a_move_to_a_client_waits_for_acceptance_and_then_happens(site):
     db.session.rollback()
 
     client = factories.create_user("baker@example.com")
-    partners.accept_invitation(token, client, partner_groups=Group.WEB | Group.BILLING)
+    invitation_answers.accept(token, client, partner_groups=Group.WEB | Group.BILLING)
     db.session.commit()
     move = db.session.get(Move, move.id)
     assert move.status == MoveStatus.DONE and len(move.items) == 5
@@ -392,7 +392,7 @@ def test_a_pending_move_can_be_cancelled_and_then_the_bundle_is_free(site):
     db.session.commit()
     assert move.status == MoveStatus.CANCELLED and not move.invitation.is_open
     with pytest.raises(invitations.InvitationClosed):
-        partners.accept_invitation(token, factories.create_user("c@example.com"))
+        invitation_answers.accept(token, factories.create_user("c@example.com"))
     db.session.rollback()
     with pytest.raises(moves.NotPending):
         moves.cancel(move, actor=partner.user)
@@ -498,12 +498,13 @@ def test_a_declined_or_revoked_invitation_ends_the_waiting_move(site):
     partner, source, anchor, _invoice = site
     move, token = wait_for_client(partner, source, anchor)
     client = factories.create_user("c@example.com")
-    invitations.decline(invitations.find(token), client)
+    invitation_answers.decline(invitations.find(token), client)
     db.session.commit()
     assert move.status == MoveStatus.DECLINED
 
     again, _token = wait_for_client(partner, source, anchor, name="Site 2")
-    invitations.revoke(again.invitation, actor=partner.user)  # from the partner's client page
+    # the partner revokes it from its client page
+    invitation_answers.revoke(again.invitation, actor=partner.user)
     db.session.commit()
     assert again.status == MoveStatus.CANCELLED
     assert panel_of(anchor.id) == source.id
@@ -517,7 +518,7 @@ def test_a_waiting_move_is_called_off_when_its_source_changes_owner(site):
     panels.transfer_ownership(source, heir, actor=partner.user)
     db.session.commit()
     client = factories.create_user("c@example.com")
-    partners.accept_invitation(token, client)
+    invitation_answers.accept(token, client)
     db.session.commit()
     assert move.status == MoveStatus.CANCELLED
     assert panel_of(anchor.id) == source.id  # the heir gave nothing away
@@ -626,7 +627,7 @@ def test_a_move_the_client_accepted_cannot_be_undone_by_the_partner(site):
     partner, source, anchor, _invoice = site
     move, token = wait_for_client(partner, source, anchor)
     client = factories.create_user("c@example.com")
-    partners.accept_invitation(token, client, partner_groups=ALL_GROUPS)
+    invitation_answers.accept(token, client, partner_groups=ALL_GROUPS)
     db.session.commit()
     assert str(moves.undo_refusal(move, user=partner.user)) == (
         "Клиентът прие панела с тези продукти: само клиентът може да ги премести."

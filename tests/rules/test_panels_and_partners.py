@@ -18,7 +18,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import access, invitations, numbers, panels, partners
+from rules import access, invitation_answers, invitations, numbers, panels, partners
 from rules.errors import NotFound, PermissionDenied
 from tests import factories
 
@@ -89,12 +89,12 @@ def test_invitation_lands_the_grant_once_for_the_right_person(app):
     db.session.commit()
     stranger = factories.create_user("other@example.com")
     with pytest.raises(invitations.WrongRecipient):
-        partners.accept_invitation(token, stranger)
+        invitation_answers.accept(token, stranger)
     invitee = factories.create_user("later@example.com")
-    partners.accept_invitation(token, invitee)
+    invitation_answers.accept(token, invitee)
     assert access.panel_for(invitee, panel.number, Group.EMAIL)
     with pytest.raises(invitations.InvitationClosed):
-        partners.accept_invitation(token, invitee)
+        invitation_answers.accept(token, invitee)
 
 
 @pytest.mark.parametrize("token", ["", "short", "x" * 43, "y" * 500, None])
@@ -118,7 +118,7 @@ def test_invitations_expire_after_seven_days(app):
         invitations.check_usable(invitations.find(token), invitee)
         clock.shift(timedelta(seconds=2))
         with pytest.raises(invitations.InvitationExpired):
-            partners.accept_invitation(token, invitee)
+            invitation_answers.accept(token, invitee)
 
 
 def test_revoked_and_declined_invitations_cannot_be_used(app):
@@ -134,11 +134,11 @@ def test_revoked_and_declined_invitations_cannot_be_used(app):
         groups=1,
         actor=other_panel.owner,
     )
-    invitations.revoke(revoked, actor=panel.owner)
-    invitations.decline(declined, invitee)
+    invitation_answers.revoke(revoked, actor=panel.owner)
+    invitation_answers.decline(declined, invitee)
     for token in (t1, t2):
         with pytest.raises(invitations.InvitationClosed):
-            partners.accept_invitation(token, invitee)
+            invitation_answers.accept(token, invitee)
 
 
 def test_set_groups_and_remove_take_effect(app):
@@ -199,7 +199,7 @@ def test_client_link_gives_the_partner_the_groups_the_owner_chose(app):
         groups=ALL_GROUPS,
         actor=partner.user,
     )
-    partners.accept_invitation(token, panel.owner, partner_groups=Group.WEB)
+    invitation_answers.accept(token, panel.owner, partner_groups=Group.WEB)
     assert access.panel_for(partner.user, panel.number).groups == Group.WEB
     assert panels.link_of(panel).partner_id == partner.id
 
@@ -237,7 +237,7 @@ def test_client_panel_handed_over_to_its_client(app):
     )
     assert panel.owner_id == partner.user_id  # until the client accepts
     client = factories.create_user("cafe@example.com")
-    partners.accept_invitation(token, client, partner_groups=Group.WEB | Group.BILLING)
+    invitation_answers.accept(token, client, partner_groups=Group.WEB | Group.BILLING)
     assert panel.owner_id == client.id
     assert access.panel_for(partner.user, panel.number).groups == Group.WEB | Group.BILLING
     assert panels.link_of(panel) is not None
@@ -316,7 +316,7 @@ def test_accepting_a_client_link_can_narrow_what_the_partner_held(app):
         groups=ALL_GROUPS,
         actor=partner.user,
     )
-    partners.accept_invitation(token, panel.owner, partner_groups=Group.WEB)
+    invitation_answers.accept(token, panel.owner, partner_groups=Group.WEB)
     assert access.panel_for(partner.user, panel.number).groups == Group.WEB
 
 
@@ -332,7 +332,7 @@ def test_a_suspended_partner_cannot_take_clients(app):
     )
     partners.suspend(partner, actor=factories.create_user(is_staff=True))
     with pytest.raises(partners.PartnerNotActive):
-        partners.accept_invitation(token, panel.owner)
+        invitation_answers.accept(token, panel.owner)
     with pytest.raises(partners.PartnerNotActive):
         partners.create_client_panel(partner, name="X", actor=partner.user)
 
@@ -386,11 +386,11 @@ def test_every_access_change_is_audited(app):
     grant, _ = panels.add_person(panel, member.email, Group.WEB, actor=owner)
     panels.set_groups(grant, Group.EMAIL, actor=owner)
     _grant, (invitation, _t) = panels.add_person(panel, "new@example.com", 1, actor=owner)
-    invitations.revoke(invitation, actor=owner)
+    invitation_answers.revoke(invitation, actor=owner)
     _inv, token = partners.invite_client_panel(
         partner, panel_number=panel.number, email=owner.email, groups=Group.WEB, actor=partner.user
     )
-    partners.accept_invitation(token, owner)
+    invitation_answers.accept(token, owner)
     partners.unlink(panel, actor=owner)
     panels.transfer_ownership(panel, member, actor=owner)
     panels.remove_person(panels.grant_of(panel, owner), actor=member)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Grant, Invitation, db
-from rules import access, invitations, panels, partners
+from rules import access, invitation_answers, panels, partners
 from rules.errors import NotFound
 from web import htmx, notify
 from web.panel_forms import AddPersonForm, GrantGroupsForm, TransferForm
@@ -121,7 +121,7 @@ def revoke(number, invitation_id):
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.panel_id != panel.id:
         raise NotFound()
-    invitations.revoke(invitation, actor=current_user)
+    invitation_answers.revoke(invitation, actor=current_user)
     db.session.commit()
     return _done(panel, _("The invitation is revoked."))
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import db
-from rules import invitations, moves, partners
+from rules import invitation_answers, invitations, moves
 from web import notify
 from web.panel_forms import AcceptForm
 
@@ -36,7 +36,7 @@ def show(token):
 def accept(token):
     """Accept the invitation; for a partner's, with the groups the partner gets."""
     chosen = AcceptForm().groups()  # ignored for an access invitation: its groups are set
-    panel = partners.accept_invitation(token, current_user, partner_groups=chosen)
+    panel = invitation_answers.accept(token, current_user, partner_groups=chosen)
     move = moves.done_for(invitations.find(token))
     if move:
         notify.bundle_moved(move)
@@ -50,7 +50,7 @@ def accept(token):
 def decline(token):
     """Decline the invitation; it cannot be used afterwards."""
     invitation = invitations.find(token)
-    invitations.decline(invitation, current_user)
+    invitation_answers.decline(invitation, current_user)
     db.session.commit()
     flash(_("You declined the invitation."), "info")
     return redirect(url_for("main.index"), 303)

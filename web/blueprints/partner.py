@@ -21,7 +21,7 @@ from rules import (
     access,
     catalogue,
     deposits,
-    invitations,
+    invitation_answers,
     ledger,
     listings,
     panels,
@@ -223,7 +223,7 @@ def revoke_invitation(invitation_id):
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.partner_id != partner.id:
         raise NotFound()
-    invitations.revoke(invitation, actor=current_user)
+    invitation_answers.revoke(invitation, actor=current_user)
     db.session.commit()
     flash(_("The invitation is revoked."), "success")
     return redirect(url_for("partner.clients"), 303)
