@@ -94,7 +94,7 @@ def _products(domain_ascii, kinds):
 def holder_panel_id(domain, kinds):
     """The panel that serves the domain's zone, mail or sites (by ``kinds``): the panel of the
     oldest active product of those kinds on it; None when none is active. Products on the same
-    domain in other panels are not served and cannot be changed (rules.services)."""
+    domain in other panels are not served and cannot be changed (rules.serving)."""
     active = [p for p in _products(ascii_domain(domain), kinds) if p.status == ProductStatus.ACTIVE]
     return active[0].panel_id if active else None
 

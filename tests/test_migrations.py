@@ -96,7 +96,7 @@ def fill_what_the_demo_leaves_empty():
 
     from affiliate import clicks
     from models import IdempotencyRecord, Invoice, InvoiceStatus, Panel, Partner, Product, User
-    from rules import billing, catalogue_admin, deposits, jobs, moves, payments, referrals, services
+    from rules import billing, catalogue_admin, deposits, jobs, moves, payments, referrals, zone
     from web import mail
 
     staff = db.session.scalar(select(User).where(User.email == "staff@demo.example"))
@@ -123,7 +123,7 @@ def fill_what_the_demo_leaves_empty():
     domain = db.session.scalar(
         select(Product).where(Product.domain == "studio-design.bg", Product.kind == "domain")
     )
-    services.set_registrant(
+    zone.set_registrant(
         domain,
         {
             "name": "Ivana",

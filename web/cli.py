@@ -37,11 +37,14 @@ from rules import (
     invitations,
     jobs,
     ledger,
+    mailboxes,
     panels,
     partners,
     payments,
     services,
+    sites,
     users,
+    zone,
 )
 from rules.errors import DomainError
 from web import backup, mail, notify
@@ -366,12 +369,12 @@ def _seed_services(panel, actor):
                 {"name": "@", "type": "TXT", "value": "v=spf1 mx -all"},
                 {"name": "@", "type": "CAA", "value": '0 issue "letsencrypt.org"'},
             ):
-                services.add_record(product, {"ttl": "3600", **fields}, actor=actor)
+                zone.add_record(product, {"ttl": "3600", **fields}, actor=actor)
         if product.kind == ProductKind.EMAIL:
-            services.add_mailbox(
+            mailboxes.add_mailbox(
                 product, local="office", password=DEMO_PASSWORD, quota="2048", actor=actor
             )
-            services.add_alias(product, local="info", destinations="office@" + name, actor=actor)
+            mailboxes.add_alias(product, local="info", destinations="office@" + name, actor=actor)
 
 
 @demo.command("seed")
@@ -463,7 +466,7 @@ def provision_retry_command():
 @provision_cli.command("refresh")
 def provision_refresh_command():
     """Queue every hosting account's sites again, so certificates and disk usage are reported."""
-    queued = services.refresh_web()
+    queued = sites.refresh_web()
     db.session.commit()
     click.echo(f"provision: {queued} hosting account(s) queued for a fresh report")
 

@@ -1,5 +1,5 @@
-"""Forms of the domain, site and mail pages. The rules (rules.dns, rules.services) validate the
-values; a refusal is put on the field it names (``put_error``)."""
+"""Forms of the domain, site and mail pages. The rules (rules.dns, rules.zone, rules.sites,
+rules.mailboxes) validate the values; a refusal is put on the field it names (``put_error``)."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from rules import dns
-from rules.services import REGISTRANT_LIMITS
+from rules.zone import REGISTRANT_LIMITS
 
 
 def put_error(form, error):

@@ -1,6 +1,7 @@
-"""What the groups manage (rules.services) and the provisioning outbox and worker: every change
-writes its state, audit and queue entry together; refused input writes and queues nothing; the
-worker applies each entry once, retries with back-off, and the zone files pass named-checkzone."""
+"""What the groups manage (rules.zone, rules.sites, rules.mailboxes, rules.services) and the
+provisioning outbox and worker: every change writes its state, audit and queue entry together;
+refused input writes and queues nothing; the worker applies each entry once, retries with
+back-off, and the zone files pass named-checkzone."""
 
 import itertools
 import os
@@ -19,6 +20,7 @@ from models import (
     MailAlias,
     Mailbox,
     Product,
+    ProductKind,
     ProductStatus,
     ProvisionTask,
     Site,
@@ -30,7 +32,7 @@ from provision import mailpass, worker
 from provision.backends.base import BackendError, PermanentBackendError
 from provision.backends.files import FilesBackend
 from provision.state import WebFacts
-from rules import moves, provisioning, services
+from rules import mailboxes, moves, provisioning, services, serving, sites, zone
 from rules.errors import DomainError
 from tests import factories
 from tests.concurrency import run_concurrently
@@ -76,7 +78,7 @@ def options(app, **changes):
 
 def record(domain_product, **fields):
     fields = {"name": "@", "type": "A", "ttl": "3600", "value": "192.0.2.1", **fields}
-    return services.add_record(domain_product, fields, actor=domain_product.panel.owner)
+    return zone.add_record(domain_product, fields, actor=domain_product.panel.owner)
 
 
 # --- the rules: state, audit and queue together -----------------------------------------
@@ -143,11 +145,11 @@ def test_an_edit_is_checked_against_the_other_records(domain):
     record(domain, name="b", type="CNAME", value="example.net")
     db.session.commit()
     with pytest.raises(DomainError):
-        services.update_record(
+        zone.update_record(
             domain, first, {"name": "b", "type": "A", "ttl": "60", "value": "192.0.2.9"}, actor=None
         )
     db.session.rollback()
-    services.update_record(
+    zone.update_record(
         domain, first, {"name": "a", "type": "A", "ttl": "60", "value": "192.0.2.9"}, actor=None
     )
     db.session.commit()
@@ -157,11 +159,11 @@ def test_an_edit_is_checked_against_the_other_records(domain):
 
 def test_custom_nameservers_stop_record_changes_and_unserve_the_zone(app, domain):
     record(domain)
-    services.set_nameservers(domain, "ns1.other.net\nNS2.other.net.", host=False, actor=None)
+    zone.set_nameservers(domain, "ns1.other.net\nNS2.other.net.", host=False, actor=None)
     db.session.commit()
-    assert services.settings_of(domain).nameservers == ["ns1.other.net", "ns2.other.net"]
+    assert zone.settings_of(domain).nameservers == ["ns1.other.net", "ns2.other.net"]
     assert [t.target for t in tasks()][-2:] == ["registry:example.com", "zone:example.com"]
-    with pytest.raises(services.OtherNameservers):
+    with pytest.raises(zone.OtherNameservers):
         record(domain, name="x")
     db.session.rollback()
     settings = options(app).settings
@@ -171,9 +173,9 @@ def test_custom_nameservers_stop_record_changes_and_unserve_the_zone(app, domain
         "ns2.other.net",
     )
     with pytest.raises(DomainError) as refused:
-        services.set_nameservers(domain, "ns1.other.net", host=False, actor=None)
+        zone.set_nameservers(domain, "ns1.other.net", host=False, actor=None)
     assert refused.value.field == "nameservers"
-    services.set_nameservers(domain, "", host=True, actor=None)
+    zone.set_nameservers(domain, "", host=True, actor=None)
     db.session.commit()
     assert provisioning.zone_state("example.com", settings, 1).served is True
 
@@ -182,7 +184,7 @@ def test_an_inactive_product_changes_nothing(domain):
     domain.status = ProductStatus.EXPIRED
     db.session.commit()
     before = state_counts()
-    with pytest.raises(services.NotActive):
+    with pytest.raises(serving.NotActive):
         record(domain)
     db.session.rollback()
     assert state_counts() == before
@@ -215,12 +217,12 @@ def test_a_bad_registrant_is_refused(domain, change, field):
         **change,
     }
     with pytest.raises(DomainError) as refused:
-        services.set_registrant(domain, fields, actor=None)
+        zone.set_registrant(domain, fields, actor=None)
     assert refused.value.field == field
 
 
 def test_the_registrant_is_saved_normalised(app, domain):
-    services.set_registrant(
+    zone.set_registrant(
         domain,
         {
             "name": "  Иван   Петров ",
@@ -243,8 +245,8 @@ def test_the_registrant_is_saved_normalised(app, domain):
 
 
 def test_the_auth_code_is_made_once_and_every_showing_is_audited(domain):
-    first = services.reveal_auth_code(domain, actor=domain.panel.owner)
-    again = services.reveal_auth_code(domain, actor=domain.panel.owner)
+    first = zone.reveal_auth_code(domain, actor=domain.panel.owner)
+    again = zone.reveal_auth_code(domain, actor=domain.panel.owner)
     db.session.commit()
     assert first == again and len(first) == 16
     assert any(c.isdigit() for c in first) and any(c in "-+=#" for c in first)
@@ -256,11 +258,11 @@ def test_the_auth_code_is_made_once_and_every_showing_is_audited(domain):
 def test_sites_are_the_domain_or_its_subdomains(app, hosting):
     services.on_activated(hosting)
     services.on_activated(hosting)  # active again: served again, no second main site
-    site = services.add_site(
+    site = sites.add_site(
         hosting, host="Blog.Example.info", docroot="", php="8.3", ssl=True, actor=None
     )
     db.session.commit()
-    assert [s.host for s in services.sites_of(hosting)] == ["blog.example.info", "example.info"]
+    assert [s.host for s in sites.sites_of(hosting)] == ["blog.example.info", "example.info"]
     assert site.docroot == "public_html/blog"
     assert [t.summary["code"] for t in tasks()] == ["site.add", "product.active", "site.add"]
     for host, docroot, php, field in [
@@ -276,13 +278,13 @@ def test_sites_are_the_domain_or_its_subdomains(app, hosting):
     ]:
         before = state_counts()
         with pytest.raises(DomainError) as refused:
-            services.add_site(hosting, host=host, docroot=docroot, php=php, ssl=False, actor=None)
+            sites.add_site(hosting, host=host, docroot=docroot, php=php, ssl=False, actor=None)
         db.session.rollback()
         assert refused.value.field == field, host
         assert state_counts() == before
-    main = next(s for s in services.sites_of(hosting) if s.host == "example.info")
+    main = next(s for s in sites.sites_of(hosting) if s.host == "example.info")
     with pytest.raises(DomainError):
-        services.delete_site(hosting, main, actor=None)
+        sites.delete_site(hosting, main, actor=None)
 
 
 def test_a_mailbox_keeps_within_the_plan_and_stores_a_dovecot_hash(app):
@@ -290,7 +292,7 @@ def test_a_mailbox_keeps_within_the_plan_and_stores_a_dovecot_hash(app):
     assert (plan.mailboxes, plan.mail_quota_mb) == (50, 25600)
     plan.mailboxes, plan.mail_quota_mb = 2, 3000
     product = factories.add_product(factories.create_panel(), plan, "пример.бг")
-    box = services.add_mailbox(
+    box = mailboxes.add_mailbox(
         product, local="Office", password="correct horse battery", quota="2000", actor=None
     )
     db.session.commit()
@@ -312,24 +314,24 @@ def test_a_mailbox_keeps_within_the_plan_and_stores_a_dovecot_hash(app):
         before = state_counts()
         values = {"password": "a long enough secret", "quota": "500", **fields}
         with pytest.raises(DomainError) as refused:
-            services.add_mailbox(product, actor=None, **values)
+            mailboxes.add_mailbox(product, actor=None, **values)
         db.session.rollback()
         assert refused.value.field == field, fields
         assert state_counts() == before
-    services.add_mailbox(
+    mailboxes.add_mailbox(
         product, local="sales@ПРИМЕР.бг", password="a long enough secret", quota="500", actor=None
     )
     with pytest.raises(DomainError, match=r"\(2\)"):
-        services.add_mailbox(
+        mailboxes.add_mailbox(
             product, local="third", password="a long enough secret", quota="1", actor=None
         )
 
 
 def test_aliases_and_the_catch_all(app, hosting):
-    services.add_mailbox(
+    mailboxes.add_mailbox(
         hosting, local="office", password="a long enough secret", quota="10", actor=None
     )
-    alias = services.add_alias(
+    alias = mailboxes.add_alias(
         hosting, local="info", destinations="a@example.com, B@Example.COM;a@example.com", actor=None
     )
     assert alias.destinations == ["a@example.com", "b@example.com"]
@@ -343,17 +345,17 @@ def test_aliases_and_the_catch_all(app, hosting):
         ("sales", ",".join(f"u{i}@example.com" for i in range(21)), "destinations"),
     ]:
         with pytest.raises(DomainError) as refused:
-            services.add_alias(hosting, local=local, destinations=destinations, actor=None)
+            mailboxes.add_alias(hosting, local=local, destinations=destinations, actor=None)
         assert refused.value.field == field, destinations
-    assert services.set_catch_all(hosting, "office@example.info", actor=None)
-    assert not services.set_catch_all(hosting, "office@example.info", actor=None)
+    assert mailboxes.set_catch_all(hosting, "office@example.info", actor=None)
+    assert not mailboxes.set_catch_all(hosting, "office@example.info", actor=None)
     db.session.commit()
     state = provisioning.mail_state("example.info")
     assert [(a.local, a.destinations) for a in state.aliases] == [
         ("", ("office@example.info",)),
         ("info", ("a@example.com", "b@example.com")),
     ]
-    assert services.set_catch_all(hosting, "", actor=None)
+    assert mailboxes.set_catch_all(hosting, "", actor=None)
     db.session.commit()
     assert [a.local for a in provisioning.mail_state("example.info").aliases] == ["info"]
 
@@ -364,7 +366,7 @@ def test_a_moved_bundle_carries_its_records_sites_and_mailboxes(app):
     web = Product(
         panel_id=source.id,
         plan_name="Web",
-        kind=services.ProductKind.HOSTING,
+        kind=ProductKind.HOSTING,
         domain="blog.example.com",
     )
     db.session.add(web)
@@ -372,18 +374,18 @@ def test_a_moved_bundle_carries_its_records_sites_and_mailboxes(app):
     domain = next(p for p in source.products if p.kind.value == "domain")
     record(domain, name="www")
     services.on_activated(web)
-    services.add_mailbox(web, local="me", password="a long enough secret", quota="10", actor=None)
+    mailboxes.add_mailbox(web, local="me", password="a long enough secret", quota="10", actor=None)
     target = factories.create_panel(owner)
     db.session.commit()
     bundle = moves.bundle_of(domain)
     moves.move_to(owner, source, domain, moves.fingerprint(bundle), target)
     db.session.commit()
-    assert services.product_of(target, domain.id, [services.ProductKind.DOMAIN]) == domain
-    assert [r.name for r in services.records_of(domain)] == ["www"]
-    assert [s.host for s in services.sites_of(web)] == ["blog.example.com"]
-    assert [m.local for m in services.mailboxes_of(web)] == ["me"]
+    assert serving.product_of(target, domain.id, [ProductKind.DOMAIN]) == domain
+    assert [r.name for r in zone.records_of(domain)] == ["www"]
+    assert [s.host for s in sites.sites_of(web)] == ["blog.example.com"]
+    assert [m.local for m in mailboxes.mailboxes_of(web)] == ["me"]
     with pytest.raises(DomainError):
-        services.product_of(source, domain.id, [services.ProductKind.DOMAIN])
+        serving.product_of(source, domain.id, [ProductKind.DOMAIN])
 
 
 # --- the worker ---------------------------------------------------------------------------
@@ -515,7 +517,7 @@ def test_two_workers_never_apply_the_same_entry_twice(app):
 def test_the_files_backend_gets_zones_serials_and_mail_maps(app, domain, tmp_path):
     record(domain, name="www")
     box_product = factories.create_panel(products=[("email", "example.com")]).products[0]
-    services.add_mailbox(
+    mailboxes.add_mailbox(
         box_product, local="office", password="a long enough secret", quota="100", actor=None
     )
     db.session.commit()
@@ -556,7 +558,7 @@ def test_the_demo_zones_pass_named_checkzone(app, cli, tmp_path):
 
 def test_a_refresh_reports_an_issued_certificate_and_the_disk_usage(app, hosting, tmp_path):
     services.on_activated(hosting)
-    site = services.add_site(
+    site = sites.add_site(
         hosting, host="shop.example.info", docroot="", php="8.3", ssl=True, actor=None
     )
     db.session.commit()
@@ -571,7 +573,7 @@ def test_a_refresh_reports_an_issued_certificate_and_the_disk_usage(app, hosting
     home = next((tmp_path / "web" / "home").iterdir())
     (home / "public_html" / "index.html").write_text("x" * 1000)
     revision = hosting.revision
-    assert services.refresh_web() == 1
+    assert sites.refresh_web() == 1
     db.session.commit()
     worker.run_once(backend, options(app), worker="w1")
     db.session.refresh(site)
@@ -589,7 +591,7 @@ def test_an_expired_product_is_no_longer_served_and_a_renewed_one_is_again(app, 
     db.session.commit()
     assert tasks()[-1].summary["code"] == "product.inactive"
     assert provisioning.zone_state("example.com", settings, 1).served is False
-    assert [r.name for r in services.records_of(domain)] == ["@"]  # the data stays
+    assert [r.name for r in zone.records_of(domain)] == ["@"]  # the data stays
     domain.status = ProductStatus.ACTIVE
     services.on_activated(domain)
     db.session.commit()
@@ -599,14 +601,14 @@ def test_an_expired_product_is_no_longer_served_and_a_renewed_one_is_again(app, 
 
 def test_only_the_panel_that_serves_a_domain_changes_it(app):
     first = factories.create_panel(products=[("email", "example.com")]).products[0]
-    services.add_mailbox(
+    mailboxes.add_mailbox(
         first, local="ceo", password="a long enough secret", quota="10", actor=None
     )
     second = factories.create_panel(products=[("email", "example.com")]).products[0]
     db.session.commit()
     before = state_counts()
-    with pytest.raises(services.HeldElsewhere):
-        services.add_alias(second, local="ceo", destinations="thief@example.net", actor=None)
+    with pytest.raises(serving.HeldElsewhere):
+        mailboxes.add_alias(second, local="ceo", destinations="thief@example.net", actor=None)
     db.session.rollback()
     assert state_counts() == before
     # what another panel holds on the domain is never part of what the servers get
@@ -618,19 +620,19 @@ def test_only_the_panel_that_serves_a_domain_changes_it(app):
 def test_mail_and_hosting_on_one_domain_share_their_addresses(app):
     panel = factories.create_panel(products=[("email", "example.com"), ("hosting", "example.com")])
     mail, web = sorted(panel.products, key=lambda p: p.kind.value)
-    services.add_mailbox(
+    mailboxes.add_mailbox(
         mail, local="office", password="a long enough secret", quota="10", actor=None
     )
     for add in (
-        lambda: services.add_mailbox(
+        lambda: mailboxes.add_mailbox(
             web, local="office", password="a long enough secret", quota="10", actor=None
         ),
-        lambda: services.add_alias(web, local="office", destinations="a@example.net", actor=None),
+        lambda: mailboxes.add_alias(web, local="office", destinations="a@example.net", actor=None),
     ):
         with pytest.raises(DomainError) as refused:
             add()
         assert refused.value.field == "local"
-    services.add_alias(web, local="info", destinations="office@example.com", actor=None)
+    mailboxes.add_alias(web, local="info", destinations="office@example.com", actor=None)
     db.session.commit()
     state = provisioning.mail_state("example.com")
     assert ([m.local for m in state.mailboxes], [a.local for a in state.aliases]) == (
@@ -650,17 +652,15 @@ def test_a_site_of_another_hosting_product_is_refused(app):
     main, shop, again = sorted(panel.products, key=lambda p: p.id)
     for product in (main, shop, again):
         services.on_activated(product)
-    assert [s.host for s in services.sites_of(again)] == []  # the host has its site already
+    assert [s.host for s in sites.sites_of(again)] == []  # the host has its site already
     with pytest.raises(DomainError) as refused:
-        services.add_site(
-            main, host="shop.example.com", docroot="", php="8.3", ssl=False, actor=None
-        )
+        sites.add_site(main, host="shop.example.com", docroot="", php="8.3", ssl=False, actor=None)
     assert refused.value.field == "host"
 
 
 def test_a_registrant_form_gets_every_error_at_once(domain):
-    with pytest.raises(services.InvalidFields) as refused:
-        services.set_registrant(domain, {"email": "nope", "country": "ZZ"}, actor=None)
+    with pytest.raises(serving.InvalidFields) as refused:
+        zone.set_registrant(domain, {"email": "nope", "country": "ZZ"}, actor=None)
     assert set(refused.value.errors) == {
         "name",
         "email",

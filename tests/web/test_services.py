@@ -18,7 +18,7 @@ from models import (
     db,
     utcnow,
 )
-from rules import services
+from rules import mailboxes, services, zone
 from tests import factories
 from tests.factories import PASSWORD
 from tests.web.test_panels import count_statements
@@ -147,12 +147,12 @@ def test_another_panels_ids_are_not_found(testapp, login_as, panel):
     other = factories.create_panel(
         products=[("domain", "other.com"), ("hosting", "other.com"), ("email", "other.com")]
     )
-    theirs = services.add_record(
+    theirs = zone.add_record(
         product(other, "domain"),
         {"name": "www", "type": "A", "value": "192.0.2.1"},
         actor=other.owner,
     )
-    box = services.add_mailbox(
+    box = mailboxes.add_mailbox(
         product(other, "email"), local="a", password="a long enough secret", quota="5", actor=None
     )
     db.session.commit()
@@ -331,7 +331,7 @@ def test_the_pages_statement_count_does_not_grow_with_records_or_mailboxes(
 
 
 def test_a_mail_page_names_the_other_mail_products_of_its_domain(testapp, login_as, panel):
-    services.add_mailbox(
+    mailboxes.add_mailbox(
         product(panel, "email"), local="a", password="a long enough secret", quota="5", actor=None
     )
     db.session.commit()

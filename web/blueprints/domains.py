@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from models import Group, ProductKind, db
-from rules import access, dns, provisioning, services
+from rules import access, dns, provisioning, serving, zone
 from rules.errors import DomainError
 from web import htmx, sessions
 from web.service_forms import NameserversForm, RecordForm, RegistrantForm, SwitchForm, put_error
@@ -27,7 +27,7 @@ def _require_login():
 
 def _load(number, product_id):
     member = access.panel_for(current_user, number, Group.DOMAINS)
-    return member, services.product_of(member.panel, product_id, [ProductKind.DOMAIN])
+    return member, serving.product_of(member.panel, product_id, [ProductKind.DOMAIN])
 
 
 def _sort_key(name):
@@ -38,12 +38,12 @@ def _sort_key(name):
 
 def _countries():
     territories = Locale.parse(str(get_locale())).territories
-    codes = sorted(services.country_codes(), key=lambda code: _sort_key(territories[code]))
+    codes = sorted(zone.country_codes(), key=lambda code: _sort_key(territories[code]))
     return [SelectChoice("", "—")] + [SelectChoice(code, territories[code]) for code in codes]
 
 
 def _forms(product, **given):
-    settings = services.settings_of(product)
+    settings = zone.settings_of(product)
     nameservers = given.get("nameservers") or NameserversForm(
         formdata=None,
         use="custom" if settings.nameservers else "host",
@@ -73,10 +73,10 @@ def _context(member, product):
         "product": product,
         "zone": provisioning.ascii_domain(product.domain),
         "page_url": _back(member.panel.number, product.id),
-        "settings": services.settings_of(product),
-        "records": services.records_of(product),
+        "settings": zone.settings_of(product),
+        "records": zone.records_of(product),
         "tasks": provisioning.recent_tasks(product, (provisioning.ZONE, provisioning.REGISTRY)),
-        "host_nameservers": services.on_host_nameservers(product),
+        "host_nameservers": zone.on_host_nameservers(product),
         "display_name": dns.display_name,
     }
 
@@ -99,7 +99,7 @@ def nameservers(number, product_id):
     form = NameserversForm()
     if form.validate():
         try:
-            changed = services.set_nameservers(
+            changed = zone.set_nameservers(
                 product, form.lines.data or "", host=form.use.data != "custom", actor=current_user
             )
         except DomainError as error:
@@ -129,7 +129,7 @@ def add_record(number, product_id):
     form = RecordForm()
     if form.validate():
         try:
-            services.add_record(product, form.fields_dict(), actor=current_user)
+            zone.add_record(product, form.fields_dict(), actor=current_user)
         except DomainError as error:
             db.session.rollback()
             put_error(form, error)
@@ -146,7 +146,7 @@ def add_record(number, product_id):
 def record(number, product_id, record_id):
     """One record's row (htmx: after Cancel), or the domain's page."""
     member, product = _load(number, product_id)
-    row = services.record_of(product, record_id)
+    row = zone.record_of(product, record_id)
     return htmx.render(
         "domains/show.html",
         "domains/_record_row.html",
@@ -160,7 +160,7 @@ def record(number, product_id, record_id):
 def edit_record(number, product_id, record_id):
     """The record as a form: a row in place (htmx) or a page of its own."""
     member, product = _load(number, product_id)
-    row = services.record_of(product, record_id)
+    row = zone.record_of(product, record_id)
     form = RecordForm(formdata=None, data=dns.form_values(_as_record(row)))
     return _edit(member, product, row, form)
 
@@ -184,14 +184,14 @@ def _edit(member, product, row, form, status=200):
 def update_record(number, product_id, record_id):
     """Save the edited record: its row (htmx) or back to the page."""
     member, product = _load(number, product_id)
-    row = services.record_of(product, record_id)
+    row = zone.record_of(product, record_id)
     form = RecordForm()
     if form.validate():
         try:
-            services.update_record(product, row, form.fields_dict(), actor=current_user)
+            zone.update_record(product, row, form.fields_dict(), actor=current_user)
         except DomainError as error:
             db.session.rollback()
-            row = services.record_of(product, record_id)
+            row = zone.record_of(product, record_id)
             put_error(form, error)
         else:
             db.session.commit()
@@ -208,9 +208,9 @@ def update_record(number, product_id, record_id):
 def delete_record(number, product_id, record_id):
     """Delete the record: its row goes (htmx) or back to the page."""
     _member, product = _load(number, product_id)
-    row = services.record_of(product, record_id, gone_ok=True)
+    row = zone.record_of(product, record_id, gone_ok=True)
     if row is not None:  # else deleted already: a second click is not an error
-        services.delete_record(product, row, actor=current_user)
+        zone.delete_record(product, row, actor=current_user)
         db.session.commit()
     flash(_("The record is deleted."), "success")
     if htmx.is_partial():  # the row goes; the changes on the servers show the deletion
@@ -226,7 +226,7 @@ def registrant(number, product_id):
     form.country.choices = _countries()
     if form.validate():
         try:
-            changed = services.set_registrant(product, form.fields_dict(), actor=current_user)
+            changed = zone.set_registrant(product, form.fields_dict(), actor=current_user)
         except DomainError as error:
             db.session.rollback()
             put_error(form, error)
@@ -245,7 +245,7 @@ def auto_renew(number, product_id):
     form = SwitchForm()
     if form.validate():
         try:
-            services.set_domain_auto_renew(product, form.on.data == "1", actor=current_user)
+            zone.set_domain_auto_renew(product, form.on.data == "1", actor=current_user)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -266,7 +266,7 @@ def auth_code(number, product_id):
     form = SwitchForm()
     if not form.validate():
         return htmx.full_page_redirect(_back(number, product_id))
-    code = services.reveal_auth_code(product, actor=current_user)
+    code = zone.reveal_auth_code(product, actor=current_user)
     db.session.commit()
     response = make_response(
         render_template("domains/auth_code.html", panel=member.panel, product=product, code=code)

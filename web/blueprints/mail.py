@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Group, db
-from rules import access, provisioning, services
+from rules import access, mailboxes, provisioning, serving
 from rules.errors import DomainError
 from web import htmx
 from web.service_forms import (
@@ -28,22 +28,22 @@ def _require_login():
 
 def _load(number, product_id):
     member = access.panel_for(current_user, number, Group.EMAIL)
-    return member, services.product_of(member.panel, product_id, provisioning.MAIL_KINDS)
+    return member, serving.product_of(member.panel, product_id, provisioning.MAIL_KINDS)
 
 
 def _context(member, product, **given):
-    mailboxes = services.mailboxes_of(product)
-    count, total = services.mail_limits(product)
-    aliases = services.aliases_of(product)
+    boxes = mailboxes.mailboxes_of(product)
+    count, total = mailboxes.mail_limits(product)
+    aliases = mailboxes.aliases_of(product)
     catch_all = next((a for a in aliases if a.local == ""), None)
     return {
         "panel": member.panel,
         "product": product,
-        "mailboxes": mailboxes,
+        "mailboxes": boxes,
         "aliases": [a for a in aliases if a.local],
-        "limits": {"count": count, "total": total, "used": services.quota_used(product)},
-        "address": services.address,
-        "siblings": services.mail_siblings(product),
+        "limits": {"count": count, "total": total, "used": mailboxes.quota_used(product)},
+        "address": mailboxes.address,
+        "siblings": mailboxes.mail_siblings(product),
         "page_url": _back(member.panel.number, product.id),
         "tasks": provisioning.recent_tasks(product, (provisioning.MAIL,)),
         "mailbox_form": given.get("mailbox_form") or MailboxForm(formdata=None),
@@ -83,7 +83,7 @@ def add_mailbox(number, product_id):
     form = MailboxForm()
     if form.validate():
         try:
-            services.add_mailbox(
+            mailboxes.add_mailbox(
                 product,
                 local=form.local.data,
                 password=form.password.data,
@@ -106,7 +106,7 @@ def add_mailbox(number, product_id):
 def mailbox(number, product_id, mailbox_id):
     """One mailbox's row (htmx: after Cancel), or the mail page."""
     member, product = _load(number, product_id)
-    row = services.mailbox_of(product, mailbox_id)
+    row = mailboxes.mailbox_of(product, mailbox_id)
     return htmx.render(
         "mailboxes/show.html",
         "mailboxes/_mailbox_row.html",
@@ -130,7 +130,7 @@ def _edit(member, product, row, form, status=200):
 def edit_mailbox(number, product_id, mailbox_id):
     """The mailbox's quota and a new password: a row in place (htmx) or a page."""
     member, product = _load(number, product_id)
-    row = services.mailbox_of(product, mailbox_id)
+    row = mailboxes.mailbox_of(product, mailbox_id)
     return _edit(member, product, row, MailboxEditForm(formdata=None, quota=str(row.quota_mb)))
 
 
@@ -138,16 +138,16 @@ def edit_mailbox(number, product_id, mailbox_id):
 def update_mailbox(number, product_id, mailbox_id):
     """Save the quota (and the password, when a new one is typed)."""
     member, product = _load(number, product_id)
-    row = services.mailbox_of(product, mailbox_id)
+    row = mailboxes.mailbox_of(product, mailbox_id)
     form = MailboxEditForm()
     if form.validate():
         try:
-            services.update_mailbox(
+            mailboxes.update_mailbox(
                 product, row, quota=form.quota.data, password=form.password.data, actor=current_user
             )
         except DomainError as error:
             db.session.rollback()
-            row = services.mailbox_of(product, mailbox_id)
+            row = mailboxes.mailbox_of(product, mailbox_id)
             put_error(form, error)
         else:
             db.session.commit()
@@ -166,9 +166,9 @@ def update_mailbox(number, product_id, mailbox_id):
 def delete_mailbox(number, product_id, mailbox_id):
     """Delete the mailbox: its row goes (htmx) or back to the page."""
     _member, product = _load(number, product_id)
-    row = services.mailbox_of(product, mailbox_id, gone_ok=True)
+    row = mailboxes.mailbox_of(product, mailbox_id, gone_ok=True)
     if row is not None:  # else deleted already: a second click is not an error
-        services.delete_mailbox(product, row, actor=current_user)
+        mailboxes.delete_mailbox(product, row, actor=current_user)
         db.session.commit()
     flash(_("The mailbox is deleted."), "success")
     if htmx.is_partial():  # the row goes; the figures and the changes follow
@@ -183,7 +183,7 @@ def add_alias(number, product_id):
     form = AliasForm()
     if form.validate():
         try:
-            services.add_alias(
+            mailboxes.add_alias(
                 product,
                 local=form.local.data,
                 destinations=form.destinations.data,
@@ -203,9 +203,9 @@ def add_alias(number, product_id):
 def delete_alias(number, product_id, alias_id):
     """Delete an alias."""
     _member, product = _load(number, product_id)
-    row = services.alias_of(product, alias_id, gone_ok=True)
+    row = mailboxes.alias_of(product, alias_id, gone_ok=True)
     if row is not None:  # else deleted already
-        services.delete_alias(product, row, actor=current_user)
+        mailboxes.delete_alias(product, row, actor=current_user)
         db.session.commit()
     flash(_("The alias is deleted."), "success")
     return htmx.full_page_redirect(_back(number, product_id, "#aliases"))
@@ -218,7 +218,7 @@ def catch_all(number, product_id):
     form = CatchAllForm()
     if form.validate():
         try:
-            changed = services.set_catch_all(product, form.destination.data, actor=current_user)
+            changed = mailboxes.set_catch_all(product, form.destination.data, actor=current_user)
         except DomainError as error:
             db.session.rollback()
             put_error(form, error)

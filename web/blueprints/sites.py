@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from models import Group, ProductKind, db
-from rules import access, provisioning, services
+from rules import access, provisioning, serving, sites
 from rules.errors import DomainError
 from web import htmx
 from web.labels import idn
@@ -24,22 +24,22 @@ def _require_login():
 
 def _load(number, product_id):
     member = access.panel_for(current_user, number, Group.WEB)
-    return member, services.product_of(member.panel, product_id, [ProductKind.HOSTING])
+    return member, serving.product_of(member.panel, product_id, [ProductKind.HOSTING])
 
 
 def _php_choices(form):
-    form.php.choices = [SelectChoice(v, "PHP " + v) for v in services.php_versions()]
+    form.php.choices = [SelectChoice(v, "PHP " + v) for v in sites.php_versions()]
     return form
 
 
 def _page(member, product, status=200, form=None):
-    form = form or SiteForm(formdata=None, php=services.php_versions()[0])
+    form = form or SiteForm(formdata=None, php=sites.php_versions()[0])
     return render_template(
         "sites/show.html",
         panel=member.panel,
         product=product,
-        sites=services.sites_of(product),
-        is_main=services.is_main,
+        sites=sites.sites_of(product),
+        is_main=sites.is_main,
         tasks=provisioning.recent_tasks(product, (provisioning.WEB,)),
         page_url=_back(member.panel.number, product.id),
         form=_php_choices(form),
@@ -64,7 +64,7 @@ def add(number, product_id):
     form = _php_choices(SiteForm())
     if form.validate():
         try:
-            site = services.add_site(
+            site = sites.add_site(
                 product,
                 host=form.host.data,
                 docroot=form.docroot.data,
@@ -92,7 +92,7 @@ def _edit(member, product, site, form, status=200):
 def edit(number, product_id, site_id):
     """The site's settings as a form."""
     member, product = _load(number, product_id)
-    site = services.site_of(product, site_id)
+    site = sites.site_of(product, site_id)
     return _edit(member, product, site, SiteEditForm(formdata=None, obj=site))
 
 
@@ -100,11 +100,11 @@ def edit(number, product_id, site_id):
 def update(number, product_id, site_id):
     """Save the site's folder, PHP version and HTTPS."""
     member, product = _load(number, product_id)
-    site = services.site_of(product, site_id)
+    site = sites.site_of(product, site_id)
     form = _php_choices(SiteEditForm())
     if form.validate():
         try:
-            services.update_site(
+            sites.update_site(
                 product,
                 site,
                 docroot=form.docroot.data,
@@ -114,7 +114,7 @@ def update(number, product_id, site_id):
             )
         except DomainError as error:
             db.session.rollback()
-            site = services.site_of(product, site_id)
+            site = sites.site_of(product, site_id)
             put_error(form, error)
         else:
             db.session.commit()
@@ -127,10 +127,10 @@ def update(number, product_id, site_id):
 def delete(number, product_id, site_id):
     """Remove a subdomain site (its files stay in the account)."""
     member, product = _load(number, product_id)
-    site = services.site_of(product, site_id, gone_ok=True)
+    site = sites.site_of(product, site_id, gone_ok=True)
     if site is not None:  # else removed already
         try:
-            services.delete_site(product, site, actor=current_user)
+            sites.delete_site(product, site, actor=current_user)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
