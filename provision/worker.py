@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from models import ProvisionTask, TaskStatus, db, utcnow
 from provision.backends.base import BackendError, PermanentBackendError
+from provision.backends.files import FilesBackend
 from rules import provisioning
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,6 @@ def load_backend(config):
     """The backend PROVISION_BACKEND names: "files", or "package.module:Class"."""
     name = config["PROVISION_BACKEND"]
     if name == "files":
-        from provision.backends.files import FilesBackend
-
         return FilesBackend(config["PROVISION_DIR"])
     module, _, attr = name.partition(":")
     return getattr(importlib.import_module(module), attr)(config)
