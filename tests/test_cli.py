@@ -16,7 +16,8 @@ from models import (
 from rules import users
 from tests import factories
 from tests.conftest import login
-from web.cli import DEMO_PASSWORD, DEMO_USERS
+from web.demo import PASSWORD as DEMO_PASSWORD
+from web.demo import USERS as DEMO_USERS
 
 
 def count(model):

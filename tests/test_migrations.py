@@ -157,13 +157,13 @@ def test_every_migration_goes_down_and_up_again_with_data_in_every_table(empty_d
     nothing, and the whole chain upgrades again."""
     from alembic.script import ScriptDirectory
 
-    from web.cli import seed_demo
+    from web import demo
 
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=empty_database)
     with app.app_context():
         flask_migrate.upgrade()
         with app.test_request_context():
-            seed_demo()
+            demo.seed()
             fill_what_the_demo_leaves_empty()
         empty = [t for t in db.metadata.sorted_tables if not db.session.query(t).first()]
         db.session.remove()
