@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from affiliate.bots import is_bot
-from rules.redirects import is_local_path
+from affiliate.redirects import is_local_path
 
 #: a partner number: ASCII digits without a leading zero, at most 18 of them (fits BIGINT)
 _NUMBER = re.compile(r"[1-9][0-9]{0,17}")

@@ -18,7 +18,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from affiliate import links
 from models import (
     ClientLink,
     Commission,
@@ -82,13 +81,13 @@ def _in_partners_panels(partner, user_id):
     return db.session.scalar(select(exists(owns) | exists(holds)))
 
 
-def attribute(user, cookie_value):
-    """At sign-up: make ``user`` referred by the partner of a valid click cookie, or not.
+def attribute(user, click):
+    """At sign-up: make ``user`` referred by the partner of ``click``, or not.
 
-    Returns the Referral or None. Invalid, tampered, expired or foreign cookies are ignored.
+    ``click`` is what the browser's click cookie says (``affiliate.links.read_cookie``: number,
+    click id, when), or None when it brought no valid one (invalid, tampered, expired, foreign).
+    Returns the Referral or None.
     """
-    max_age = settings.get("AFFILIATE_COOKIE_DAYS", 90) * 86_400
-    click = links.read_cookie(settings.secret_keys(), cookie_value, max_age)
     if click is None:
         return None
     partner = db.session.scalar(
@@ -208,11 +207,13 @@ def referrals_of(partner, *, limit=200):
 
 
 class Figures:
-    """A partner's affiliate figures per day (last 30) and per month (last 12)."""
+    """A partner's affiliate figures per day (last 30) and per month (last 12).
 
-    def __init__(self, partner, *, today=None):
-        from affiliate.clicks import totals
+    ``click_totals(partner_id, since)`` gives the link's clicks and unique visitors per day
+    (``affiliate.clicks.totals``: the link service counts them, the rules only add them up).
+    """
 
+    def __init__(self, partner, click_totals, *, today=None):
         today = today or datetime.now(UTC).date()
         self.days = [today - timedelta(days=n) for n in range(29, -1, -1)]
         first_month = _month(today, -11)
@@ -228,7 +229,7 @@ class Figures:
             if day >= first_month:
                 per_month[_month(day)][field] += value
 
-        for day, clicks, visitors in totals(partner.id, first_month):
+        for day, clicks, visitors in click_totals(partner.id, first_month):
             add(day, "clicks", clicks)
             add(day, "visitors", visitors)
         since = datetime.combine(first_month, datetime.min.time(), UTC)

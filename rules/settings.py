@@ -6,8 +6,3 @@ from flask import current_app, has_app_context
 
 def get(name, default):
     return current_app.config.get(name, default) if has_app_context() else default
-
-
-def secret_keys():
-    """The app's signing keys, the current one last (config.secret_keys)."""
-    return (*get("SECRET_KEY_FALLBACKS", ()), get("SECRET_KEY", ""))

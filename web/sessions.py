@@ -9,8 +9,8 @@ from flask_login import login_user, logout_user
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response
 
+from affiliate.redirects import is_local_path
 from models import User, db
-from rules.redirects import is_local_path
 from web import htmx
 from web.extensions import login_manager
 

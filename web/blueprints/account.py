@@ -13,9 +13,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from affiliate.redirects import is_local_path
 from models import db
 from rules import users
-from rules.redirects import is_local_path
 from web import htmx, notify, sessions
 from web.extensions import limiter
 from web.forms import ChangeEmailForm, ChangePasswordForm, ProfileForm, ReauthenticateForm

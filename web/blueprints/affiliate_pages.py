@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from affiliate import links
+from affiliate import clicks, links
 from models import (
     AffiliateDay,
     Commission,
@@ -71,7 +71,7 @@ def show():
             builder.path.errors = [
                 _("Enter a path on this site that starts with /, such as /prices.")
             ]
-    figures = referrals.Figures(partner)
+    figures = referrals.Figures(partner, clicks.totals)
     return render_template(
         "partner/affiliate.html",
         partner=partner,

@@ -5,10 +5,11 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from affiliate import links
+from affiliate.redirects import safe_next
 from config import secret_keys
 from models import database, db
 from rules import referrals, users
-from rules.redirects import safe_next
 from web import htmx, notify, sessions
 from web.extensions import limiter
 from web.forms import EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
@@ -29,6 +30,16 @@ def _email_key():
         return "email:" + users.normalize_email(typed)
     except users.InvalidEmail:
         return "email:" + typed.strip().lower()
+
+
+def _affiliate_click():
+    """The click the browser's signed affiliate cookie names, or None (none, or not valid)."""
+    config = current_app.config
+    return links.read_cookie(
+        secret_keys(config),
+        request.cookies.get(config["AFFILIATE_COOKIE_NAME"]),
+        config["AFFILIATE_COOKIE_DAYS"] * 86_400,
+    )
 
 
 def _next_url(form_next=None, user=None):
@@ -67,9 +78,7 @@ def signup_submit():
         except users.WeakPassword as error:
             form.password.errors.append(error.message)
         else:
-            referrals.attribute(
-                user, request.cookies.get(current_app.config["AFFILIATE_COOKIE_NAME"])
-            )
+            referrals.attribute(user, _affiliate_click())
             notify.email_verification(user)
             db.session.commit()
             sessions.start_session(user)

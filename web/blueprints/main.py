@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
+from affiliate.redirects import safe_next
 from models import Invitation, db
 from rules import invitations, users
-from rules.redirects import safe_next
 from web import errors
 from web.forms import LanguageForm
 from web.landing import landing_url

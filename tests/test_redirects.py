@@ -1,6 +1,6 @@
 import pytest
 
-from rules.redirects import is_local_path, safe_next
+from affiliate.redirects import is_local_path, safe_next
 
 OFF_SITE = [
     "//evil.example",

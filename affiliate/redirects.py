@@ -1,4 +1,5 @@
-"""Which redirect targets stay on this site."""
+"""Which redirect targets stay on this site: the login's next page, the account pages and the
+affiliate link's landing path share this check (the link service, which stands alone, holds it)."""
 
 import unicodedata
 from urllib.parse import urlsplit
