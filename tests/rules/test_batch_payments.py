@@ -91,19 +91,7 @@ def test_a_foreign_or_paid_invoice_in_the_batch_refuses_it_all(agency):
 
 def test_waiting_own_orders_activate_after_a_top_up(app):
     partner = factories.create_partner()
-    own = factories.create_panel(partner.user)
-    factories.create_plan("web-start", price=100, periods={12: 0}, eligible=False)
-    invoices = []
-    for i in range(3):
-        billing.add_new(
-            partner.user,
-            plan_code="web-start",
-            months=12,
-            domain=f"own{i}.bg",
-            panel_number=own.number,
-        )
-        invoices.append(billing.checkout(partner.user))
-    db.session.commit()
+    invoices = factories.own_orders(partner, 3)
     factories.fund(partner, 2 * 1440 + 100)  # covers the two oldest
     assert [i.status for i in invoices] == [
         InvoiceStatus.PAID,

@@ -240,19 +240,7 @@ def test_a_client_does_not_see_its_partners_commission(testapp, login_as, agency
 
 def test_the_dashboard_says_why_each_own_invoice_waits_and_pays_a_covered_one(testapp, login_as):
     partner = factories.create_partner()
-    own = factories.create_panel(partner.user)
-    factories.create_plan("web-start", price=250, periods={12: 0}, eligible=False)
-    invoices = []
-    for i in range(2):
-        billing.add_new(
-            partner.user,
-            plan_code="web-start",
-            months=12,
-            domain=f"mine{i}.bg",
-            panel_number=own.number,
-        )
-        invoices.append(billing.checkout(partner.user))  # 3,000 + 600 = 36,00 € each
-    db.session.commit()
+    invoices = factories.own_orders(partner, 2, price=250)  # 3,000 + 600 = 36,00 € each
     factories.fund(partner, 5_000)  # a top-up pays the oldest; 14,00 € left
     assert invoices[0].status == InvoiceStatus.PAID
     login_as(partner.user)
@@ -263,6 +251,7 @@ def test_the_dashboard_says_why_each_own_invoice_waits_and_pays_a_covered_one(te
     db.session.refresh(invoices[1])
     assert invoices[1].status == InvoiceStatus.PAID
     # an order issued while the deposit already covers it: the page offers to pay it now
+    own = factories.create_panel(partner.user)
     billing.add_new(
         partner.user,
         plan_code="web-start",
