@@ -1,6 +1,6 @@
 """What the screens do in a real browser: the Billing page's running total and its refusals
 kept in place, destructive actions asked in a dialog, buttons busy while htmx works, and the
-menu folded behind a button on a phone (390 px)."""
+menu folded behind a button on a phone (390 px); no page wider than the screen."""
 
 import re
 import time
@@ -142,3 +142,40 @@ def test_on_a_phone_the_menu_folds_behind_a_button(browser, live_server):
     # nothing wider than the phone: no sideways scrolling
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
+
+
+WIDE_PAGES = [
+    "/partner/",
+    "/partner/history",
+    "/partner/deposit",
+    "/panels/",
+    "/billing/invoices",
+    "/staff/",
+    "/staff/partners",
+    "/staff/payments",
+]
+
+
+def test_no_page_is_wider_than_the_screen_with_the_longest_menu(browser, live_server):
+    """A staff member who is also a partner, with a long name, has every link in the menu;
+    at desktop and tablet widths the menu wraps, on a phone wide tables scroll by themselves:
+    the page itself never scrolls sideways."""
+    user = factories.create_user(name="Ивана Агенция (Студио Дизайн) ООД", is_staff=True)
+    partner = factories.create_partner(user, company="Студио Дизайн ООД")
+    factories.own_orders(partner, 2)
+    factories.fund(partner, 5_000)  # pays both: deposit, payment and history rows
+    for width in (1280, 1024, 390):
+        context = browser.new_context(
+            base_url=live_server, locale="bg-BG", viewport={"width": width, "height": 900}
+        )
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Имейл", exact=True).fill(user.email)
+        page.get_by_label("Парола", exact=True).fill(factories.PASSWORD)
+        page.locator("#login-form").get_by_role("button", name="Вход").click()
+        expect(page).to_have_url(re.compile(r"/staff/$"))  # staff land on their queue
+        for path in WIDE_PAGES:
+            page.goto(path)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"{path} is {wide} px wide at {width} px"
+        context.close()
