@@ -4,15 +4,23 @@ Serve the demo data on :8050 first (APP_ENV=development, `flask --app wsgi db up
 --app wsgi demo seed`, `gunicorn --bind 127.0.0.1:8050 wsgi:app`), then run this with the
 project's Python; it writes PNGs here (the committed ones are JPEG copies, cut at 1,800 px).
 """
+
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from web.demo import PASSWORD
+
 BASE = "http://127.0.0.1:8050"
 OUT = str(Path(__file__).resolve().parent)
-PASSWORD = "partner-demo-2026"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def login(page, email):
@@ -31,15 +39,19 @@ def shot(page, name, full=True):
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
     for width, tag in ((1280, "desktop"), (390, "phone")):
-        def context():
-            return browser.new_context(viewport={"width": width, "height": 900 if width > 500 else 844})
+
+        def context(width=width):
+            height = 900 if width > 500 else 844
+            return browser.new_context(viewport={"width": width, "height": height})
+
         # a client with billing: her invoices, at her own price
         page = context().new_page()
         login(page, "bakery@demo.example")
         page.goto(BASE + "/billing/invoices")
         shot(page, f"17-1-client-invoices-{tag}")
         link = page.locator("a[href^='/billing/invoices/']").first
-        link.click(); page.wait_for_load_state("networkidle")
+        link.click()
+        page.wait_for_load_state("networkidle")
         shot(page, f"17-1-client-invoice-{tag}")
         page.context.close()
         # the partner: dashboard, billing refusal in place, panel, search, audit, cancel dialog
