@@ -282,9 +282,13 @@ class AffiliateState:
             return False
 
 
+def cookie_max_age(config):
+    """How long a click cookie lives (and is accepted at sign-up), in seconds."""
+    return config["AFFILIATE_COOKIE_DAYS"] * 86_400
+
+
 def cookie_attributes(config):
-    max_age = config["AFFILIATE_COOKIE_DAYS"] * 86_400
-    parts = [f"; Max-Age={max_age}", "; Path=/", "; HttpOnly", "; SameSite=Lax"]
+    parts = [f"; Max-Age={cookie_max_age(config)}", "; Path=/", "; HttpOnly", "; SameSite=Lax"]
     if config["AFFILIATE_COOKIE_DOMAIN"]:
         parts.append(f"; Domain={config['AFFILIATE_COOKIE_DOMAIN']}")
     if config["AFFILIATE_COOKIE_SECURE"]:

@@ -13,7 +13,7 @@ The rules, as TigerBeetle has them:
 
 Account rows are locked in id order before their sums are read: ``SELECT … FOR UPDATE`` on
 PostgreSQL; on SQLite every writing transaction already holds the database's write lock from
-its ``BEGIN IMMEDIATE`` (web/database.py). Functions flush, never commit.
+its ``BEGIN IMMEDIATE`` (models/database.py). Functions flush, never commit.
 """
 
 from dataclasses import dataclass

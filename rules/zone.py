@@ -234,7 +234,7 @@ def validate_registrant(fields):
         try:
             values["email"] = validate_email(values["email"], check_deliverability=False).normalized
         except EmailNotValidError:
-            errors["email"] = _l("Enter a valid email mailboxes.address.")
+            errors["email"] = _l("Enter a valid email address.")
     if values["phone"] and "phone" not in errors:
         values["phone"] = _phone(values["phone"]) or ""
         if not values["phone"]:

@@ -209,8 +209,9 @@ def fund(partner, cents):
 
 
 def own_orders(partner, count, price=100):
-    """``count`` invoices the partner ordered for a new own panel, unpaid: each 12 months of a
-    plan at ``price`` cents a month (not volume-eligible) plus VAT."""
+    """``count`` invoices the partner ordered for a new own panel, unpaid: each 12 months of the
+    plan web-start (made at ``price`` cents a month, not volume-eligible, when the test has no
+    web-start plan yet; an existing one keeps its price) plus VAT."""
     from models import Plan
     from rules import billing
 

@@ -5,7 +5,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from affiliate import links
+from affiliate import clicks, links
 from affiliate.redirects import safe_next
 from config import secret_keys
 from models import database, db
@@ -38,7 +38,7 @@ def _affiliate_click():
     return links.read_cookie(
         secret_keys(config),
         request.cookies.get(config["AFFILIATE_COOKIE_NAME"]),
-        config["AFFILIATE_COOKIE_DAYS"] * 86_400,
+        clicks.cookie_max_age(config),
     )
 
 
