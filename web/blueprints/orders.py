@@ -16,6 +16,7 @@ from rules import billing, catalogue, listings, partners, pricing
 from rules.errors import DomainError
 from web import htmx, labels
 from web.catalogue_forms import NEW_PANEL, AddToCartForm, OrderQuoteForm
+from web.refusals import PayerNotChosen
 
 bp = Blueprint("orders", __name__, url_prefix="/order")
 
@@ -46,7 +47,7 @@ def _choose(args, plans, partner):
         raise catalogue.PeriodNotOffered()
     payer = args.get("payer", "partner") if partner is not None else "partner"
     if payer not in PAYERS:
-        raise DomainError(_l("Choose who pays: you or your client."))
+        raise PayerNotChosen()
     return plan, months, partner is None or payer == "partner"
 
 

@@ -12,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -29,7 +28,7 @@ from rules import (
     payments,
     reports,
 )
-from rules.errors import DomainError, NotFound, PermissionDenied
+from rules.errors import DomainError, NotFound
 from web import charts, errors, htmx, notify, sessions
 from web.catalogue_forms import WithdrawForm
 from web.idempotency import idempotent
@@ -54,7 +53,7 @@ def approved_partner():
     """Return the user's partner record if approved; other users get a 403 saying why."""
     partner = partners.partner_of(current_user)
     if partner is None or partner.status != PartnerStatus.APPROVED:
-        raise PermissionDenied(_l("This page is for approved partners of the program."))
+        raise partners.NotAnApprovedPartner()
     return partner
 
 

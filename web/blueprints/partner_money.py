@@ -19,6 +19,14 @@ from web import htmx, labels, sessions
 from web.blueprints.partner import approved_partner, partner_first
 from web.catalogue_forms import WithdrawForm
 from web.idempotency import idempotent
+from web.refusals import (
+    ClientNotInList,
+    DateNotIso,
+    DateOutOfRange,
+    FilterNotInList,
+    PeriodReversed,
+    SourceOrderNotChosen,
+)
 
 bp = Blueprint("partner_money", __name__, url_prefix="/partner")
 
@@ -44,9 +52,9 @@ def _date(raw):
     try:
         day = date.fromisoformat(raw) if raw else None
     except ValueError:
-        raise DomainError(_l("Enter dates as YYYY-MM-DD.")) from None
+        raise DateNotIso() from None
     if day is not None and not 2000 <= day.year <= 2200:
-        raise DomainError(_l("Enter a date between the years 2000 and 2200."))
+        raise DateOutOfRange()
     return day
 
 
@@ -54,7 +62,7 @@ def _number(raw):
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
-        raise DomainError(_l("Choose a client from the list."))
+        raise ClientNotInList()
     return int(raw)
 
 
@@ -99,9 +107,9 @@ def pay_selected():
     order_key = request.form.get("order", "")
     try:
         if not numbers:
-            raise DomainError(_l("Tick the invoices to pay."))
+            raise payments.NoInvoicesTicked()
         if order_key not in SOURCE_ORDERS:
-            raise DomainError(_l("Choose which balance pays first."))
+            raise SourceOrderNotChosen()
         totals = payments.pay_many(
             partner, numbers, SOURCE_ORDERS[order_key][1], actor=current_user
         )
@@ -200,7 +208,7 @@ def _history_filters():
     if account not in (None, "deposit", "commission") or (
         kind is not None and kind not in {k.value for k in TransferKind}
     ):
-        raise DomainError(_l("Choose a filter from the list."))
+        raise FilterNotInList()
     return account, kind
 
 
@@ -266,7 +274,7 @@ def _statement(number):
     start = _date(request.args.get("from")) or today.replace(day=1) - timedelta(days=365)
     end = _date(request.args.get("to")) or today
     if end < start:
-        raise DomainError(_l("The period ends before it starts."))
+        raise PeriodReversed()
     return partner, panel, start, end, reports.statement(partner, panel, start, end)
 
 
@@ -309,7 +317,7 @@ def move_to_deposit():
     partner = approved_partner()
     amount = parse_cents(request.form.get("amount", ""))
     if amount <= 0:
-        raise DomainError(_l("The amount must be more than 0."))
+        raise payments.AmountNotPositive()
     commission_rules.move_to_deposit(
         partner, amount, key=f"to-deposit:{request.form['idempotency_key']}", actor=current_user
     )

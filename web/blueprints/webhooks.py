@@ -11,6 +11,7 @@ from models import db
 from rules import deposits
 from rules.errors import DomainError
 from web.extensions import csrf
+from web.refusals import BodyTooLarge
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -24,7 +25,7 @@ def payments():
     body = request.get_data(cache=False)
     try:
         if len(body) > MAX_BODY:
-            raise DomainError("body too large")
+            raise BodyTooLarge()
         event = deposits.parse_event(
             current_app.config["PAYMENT_WEBHOOK_SECRET"], body, request.headers.get("X-Signature")
         )
