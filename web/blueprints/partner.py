@@ -28,7 +28,7 @@ from rules import (
     payments,
     reports,
 )
-from rules.errors import DomainError, NotFound
+from rules.errors import NotFound
 from web import charts, errors, htmx, notify, sessions
 from web.catalogue_forms import WithdrawForm
 from web.idempotency import idempotent
@@ -39,6 +39,7 @@ from web.panel_forms import (
     NoteForm,
     listing_request,
 )
+from web.refusals import refusal
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
@@ -289,11 +290,9 @@ def withdraw_submit():
     form = WithdrawForm()
     if not form.validate():
         return _withdraw_page(partner, form, 422)
-    try:
+    with refusal(form) as refused:
         deposits.request_withdrawal(partner, form.amount.data, form.iban.data, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        form.form_errors.append(error.message)
-        return _withdraw_page(partner, form, error.status)
+    if refused:
+        return _withdraw_page(partner, form, refused.status)
     flash(_("Your withdrawal is requested; the amount is held until we pay it out."), "success")
     return htmx.full_page_redirect(url_for("partner.deposit"))

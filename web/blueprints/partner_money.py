@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import AccountKind, Commission, TransferKind, db
 from rules import access, billing, deposits, ledger, listings, payments, reports
 from rules import commissions as commission_rules
-from rules.errors import DomainError, NotFound
+from rules.errors import NotFound
 from rules.money import parse_cents
 from web import htmx, labels, sessions
 from web.blueprints.partner import approved_partner, partner_first
@@ -26,6 +26,7 @@ from web.refusals import (
     FilterNotInList,
     PeriodReversed,
     SourceOrderNotChosen,
+    refusal,
 )
 
 bp = Blueprint("partner_money", __name__, url_prefix="/partner")
@@ -105,7 +106,8 @@ def pay_selected():
     chosen = [c for c in request.form.getlist("invoice") if c.isascii() and c.isdigit()]
     numbers = [int(c) for c in chosen if len(c) <= 12][:500]
     order_key = request.form.get("order", "")
-    try:
+    # an invoice the partner may not pay (NotFound) is a tampered form, not a mistake to correct
+    with refusal(let_through=NotFound) as refused:
         if not numbers:
             raise payments.NoInvoicesTicked()
         if order_key not in SOURCE_ORDERS:
@@ -113,10 +115,7 @@ def pay_selected():
         totals = payments.pay_many(
             partner, numbers, SOURCE_ORDERS[order_key][1], actor=current_user
         )
-    except NotFound:
-        raise  # an invoice the partner may not pay: a tampered form, not a mistake to correct
-    except DomainError as error:
-        db.session.rollback()
+    if refused:
         return _billing(
             partner,
             _number(request.form.get("client")),
@@ -124,7 +123,7 @@ def pay_selected():
             422,
             ticked=numbers,
             order=order_key,
-            error=error.message,
+            error=refused.message,
         )
     flash(
         _(
@@ -190,14 +189,12 @@ def withdraw_commission_submit():
     form = WithdrawForm()
     if not form.validate():
         return _withdraw_page(partner, form, 422)
-    try:
+    with refusal(form) as refused:
         deposits.request_withdrawal(
             partner, form.amount.data, form.iban.data, actor=current_user, source="commission"
         )
-    except DomainError as error:
-        db.session.rollback()
-        form.form_errors.append(error.message)
-        return _withdraw_page(partner, form, error.status)
+    if refused:
+        return _withdraw_page(partner, form, refused.status)
     flash(_("Your withdrawal is requested; the amount is held until we pay it out."), "success")
     return htmx.full_page_redirect(url_for("partner_money.commissions"))
 

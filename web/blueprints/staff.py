@@ -28,12 +28,13 @@ from models import (
 )
 from rules import audit, deposits, ledger, panels, partners, reports
 from rules import payments as paying
-from rules.errors import DomainError, NotFound
+from rules.errors import NotFound
 from rules.listings import Page
 from web import htmx, mail, notify
 from web.catalogue_forms import ConfirmTransferForm, RefundForm, RejectWithdrawalForm
 from web.idempotency import idempotent
 from web.panel_forms import ApproveForm, RejectForm, SuspendForm, audit_filters
+from web.refusals import refusal
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -298,11 +299,9 @@ def refund(number):
     form = RefundForm()
     if not form.validate():
         return _invoice_page(found, form, 422)
-    try:
+    with refusal(form) as refused:
         paying.refund(found, form.amount.data, reason=form.reason.data, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        form.form_errors.append(error.message)
-        return _invoice_page(found, form, error.status)
+    if refused:
+        return _invoice_page(found, form, refused.status)
     flash(_("The refund is booked."), "success")
     return htmx.full_page_redirect(url_for("staff.invoice", number=number))
