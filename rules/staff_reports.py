@@ -1,15 +1,20 @@
 """What staff read: the queue, partners by status, payments and withdrawals waiting, an
-invoice's refunds."""
+invoice's refunds, and the affiliate figures per partner."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from models import (
+    AffiliateDay,
+    Commission,
+    CommissionKind,
+    CommissionStatus,
     Invoice,
     InvoiceStatus,
     Partner,
     PartnerStatus,
+    Referral,
     Refund,
     TopUp,
     TopUpStatus,
@@ -101,3 +106,64 @@ def refunds_of(invoice):
     return db.session.scalars(
         select(Refund).where(Refund.invoice_id == invoice.id).order_by(Refund.id)
     ).all()
+
+
+def affiliate_figures():
+    """Per approved partner, by number: (partner, {clicks, visitors, signups, first_orders,
+    commission_cents}) — its affiliate link's totals, void referrals and commissions left out."""
+
+    def per_partner(query):
+        return dict(db.session.execute(query).all())
+
+    clicks = per_partner(
+        select(AffiliateDay.partner_id, func.sum(AffiliateDay.clicks)).group_by(
+            AffiliateDay.partner_id
+        )
+    )
+    visitors = per_partner(
+        select(AffiliateDay.partner_id, func.sum(AffiliateDay.visitors)).group_by(
+            AffiliateDay.partner_id
+        )
+    )
+    signups = per_partner(
+        select(Referral.partner_id, func.count())
+        .where(Referral.voided_at.is_(None))
+        .group_by(Referral.partner_id)
+    )
+    orders = per_partner(
+        select(Referral.partner_id, func.count())
+        .where(Referral.first_invoice_id.is_not(None), Referral.voided_at.is_(None))
+        .group_by(Referral.partner_id)
+    )
+    earned = per_partner(
+        select(
+            Commission.partner_id,
+            func.sum(Commission.amount_cents - Commission.reversed_cents),
+        )
+        .where(
+            Commission.kind == CommissionKind.AFFILIATE,
+            Commission.status != CommissionStatus.VOIDED,
+        )
+        .group_by(Commission.partner_id)
+    )
+    approved = db.session.scalars(
+        select(Partner).where(Partner.status == PartnerStatus.APPROVED).order_by(Partner.number)
+    ).all()
+    return [
+        (
+            p,
+            {
+                "clicks": clicks.get(p.id, 0),
+                "visitors": visitors.get(p.id, 0),
+                "signups": signups.get(p.id, 0),
+                "first_orders": orders.get(p.id, 0),
+                "commission_cents": earned.get(p.id, 0),
+            },
+        )
+        for p in approved
+    ]
+
+
+def recent_referrals(*, limit=100):
+    """The latest referrals, the newest first."""
+    return db.session.scalars(select(Referral).order_by(Referral.id.desc()).limit(limit)).all()
