@@ -19,6 +19,14 @@ GROUP_LABELS = {
 }
 
 
+class MissingRights(PermissionDenied):
+    """The user sees the panel but lacks ``need`` (a group, or OWNER)."""
+
+    def __init__(self, need):
+        self.need = need
+        super().__init__(_l("You need the “%(group)s” rights in this panel.", group=label(need)))
+
+
 class Membership:
     """What a user holds in one panel: ownership, or a grant's groups."""
 
@@ -49,9 +57,7 @@ def require(user, panel, need=None):
     if member is None:
         raise NotFound()
     if not member.has(need):
-        raise PermissionDenied(
-            _l("You need the “%(group)s” rights in this panel.", group=label(need))
-        )
+        raise MissingRights(need)
     return member
 
 

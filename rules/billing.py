@@ -64,6 +64,39 @@ class AlreadyPaid(BillingError):
         return _l("This invoice is already paid.")
 
 
+class NoPanelChosen(BillingError):
+    def default_message(self):
+        return _l("Choose a panel for the product, or name a new one.")
+
+
+class CartFull(BillingError):
+    def default_message(self):
+        return _l("The cart is full; check out what is in it first.")
+
+
+class CartEmpty(BillingError):
+    def default_message(self):
+        return _l("The cart is empty.")
+
+
+class NotRenewable(BillingError):
+    def default_message(self):
+        return _l("This product cannot be renewed.")
+
+
+class RenewalAlreadyInvoiced(BillingError):
+    """An unpaid invoice (``number``) already renews the product."""
+
+    def __init__(self, number):
+        self.number = number
+        super().__init__(
+            _l(
+                "Invoice %(number)s already renews this product; pay or cancel it first.",
+                number=number,
+            )
+        )
+
+
 def add_months(day, months):
     """``day`` plus ``months`` calendar months (31 January + 1 month = 28 or 29 February)."""
     month = day.month - 1 + months
@@ -97,9 +130,9 @@ def add_new(user, *, plan_code, months, domain, panel_number=None, new_panel_nam
     if panel_number is not None:
         panel = access.panel_for(user, panel_number, Group.BILLING).panel
     elif not (new_panel_name or "").strip():
-        raise BillingError(_l("Choose a panel for the product, or name a new one."))
+        raise NoPanelChosen()
     if _cart_size(user) >= MAX_CART:
-        raise BillingError(_l("The cart is full; check out what is in it first."))
+        raise CartFull()
     item = CartItem(
         user_id=user.id,
         plan_id=plan.id,
@@ -117,22 +150,17 @@ def add_renewal(user, product, months):
     """Put the renewal of ``product`` in the cart (the user holds ``billing`` on its panel)."""
     access.require(user, product.panel, Group.BILLING)
     if product.plan is None or product.status == ProductStatus.CANCELLED:
-        raise BillingError(_l("This product cannot be renewed."))
+        raise NotRenewable()
     _offered(product.plan, months)  # a retired plan still renews
     open_invoice = open_renewal(product)
     if open_invoice is not None:
-        raise BillingError(
-            _l(
-                "Invoice %(number)s already renews this product; pay or cancel it first.",
-                number=open_invoice,
-            )
-        )
+        raise RenewalAlreadyInvoiced(open_invoice)
     item = db.session.scalar(
         select(CartItem).where(CartItem.user_id == user.id, CartItem.renew_product_id == product.id)
     )
     if item is None:
         if _cart_size(user) >= MAX_CART:
-            raise BillingError(_l("The cart is full; check out what is in it first."))
+            raise CartFull()
         item = CartItem(user_id=user.id, plan_id=product.plan_id, renew_product_id=product.id)
         db.session.add(item)
     item.months = months
@@ -186,7 +214,7 @@ def checkout(user, *, partner_pays=True, today=None):
     """Turn the cart into one invoice priced now; new products wait as pending until paid."""
     items = cart(user)
     if not items:
-        raise BillingError(_l("The cart is empty."))
+        raise CartEmpty()
     entries, new_panels = [], {}
     for item in items:
         if item.renew_product_id is not None:

@@ -34,6 +34,74 @@ class CatalogueError(DomainError):
     """A change staff asked for breaks a catalogue rule; the message says which."""
 
 
+class BadPlanCode(CatalogueError):
+    def default_message(self):
+        return _l("A plan code is 1–40 small Latin letters, digits, dots or dashes (web-pro).")
+
+
+class PlanNameMissing(CatalogueError):
+    def default_message(self):
+        return _l("Give the plan a name in both languages.")
+
+
+class PriceOutOfRange(CatalogueError):
+    def default_message(self):
+        return _l("The price must be from €0 to €1 000 000.")
+
+
+class BadPriceBasis(CatalogueError):
+    def default_message(self):
+        return _l("A price is per month or per year.")
+
+
+class DomainNotYearly(CatalogueError):
+    def default_message(self):
+        return _l("Domains are priced per year.")
+
+
+class NotVolumeEligible(CatalogueError):
+    def default_message(self):
+        return _l("Only shared hosting plans count towards volume tiers.")
+
+
+class NoPeriods(CatalogueError):
+    def default_message(self):
+        return _l("Offer the plan for at least one period.")
+
+
+class MailLimitOutOfRange(CatalogueError):
+    """Mailboxes or mail quota over ``most`` (or below 0)."""
+
+    def __init__(self, most):
+        self.most = most
+        super().__init__(
+            _l("Mailboxes and mail quota are whole numbers from 0 to %(most)s.", most=most)
+        )
+
+
+class BadPeriod(CatalogueError):
+    def default_message(self):
+        return _l(
+            "Periods are whole numbers of the price's months, up to %(most)s months.",
+            most=MAX_MONTHS,
+        )
+
+
+class DiscountOutOfRange(CatalogueError):
+    def default_message(self):
+        return _l("A discount is from 0 to 100%.")
+
+
+class DiscountFallsWithLength(CatalogueError):
+    def default_message(self):
+        return _l("A longer period must not have a smaller discount.")
+
+
+class PlanCodeTaken(CatalogueError):
+    def default_message(self):
+        return _l("Another plan already has this code.")
+
+
 @dataclass(frozen=True)
 class PlanChange:
     code: str
@@ -54,41 +122,32 @@ class PlanChange:
 
 def _check_plan(change):
     if not CODE.fullmatch(change.code):
-        raise CatalogueError(
-            _l("A plan code is 1–40 small Latin letters, digits, dots or dashes (web-pro).")
-        )
+        raise BadPlanCode()
     if not change.name_bg.strip() or not change.name_en.strip():
-        raise CatalogueError(_l("Give the plan a name in both languages."))
+        raise PlanNameMissing()
     if not 0 <= change.price_cents <= MAX_PRICE_CENTS:
-        raise CatalogueError(_l("The price must be from €0 to €1 000 000."))
+        raise PriceOutOfRange()
     if change.base_months not in (1, 12):
-        raise CatalogueError(_l("A price is per month or per year."))
+        raise BadPriceBasis()
     if change.kind == PlanKind.DOMAIN and change.base_months != 12:
-        raise CatalogueError(_l("Domains are priced per year."))
+        raise DomainNotYearly()
     if change.volume_eligible and change.kind != PlanKind.SHARED_HOSTING:
-        raise CatalogueError(_l("Only shared hosting plans count towards volume tiers."))
+        raise NotVolumeEligible()
     if not change.periods:
-        raise CatalogueError(_l("Offer the plan for at least one period."))
+        raise NoPeriods()
     for value, most in ((change.mailboxes, MAX_MAILBOXES), (change.mail_quota_mb, MAX_MAIL_MB)):
         if value is not None and not 0 <= value <= most:
-            raise CatalogueError(
-                _l("Mailboxes and mail quota are whole numbers from 0 to %(most)s.", most=most)
-            )
+            raise MailLimitOutOfRange(most)
     previous = -1
     for months in sorted(change.periods):
         discount = change.periods[months]
         if not 0 < months <= MAX_MONTHS or months % change.base_months:
-            raise CatalogueError(
-                _l(
-                    "Periods are whole numbers of the price's months, up to %(most)s months.",
-                    most=MAX_MONTHS,
-                )
-            )
+            raise BadPeriod()
         if not 0 <= discount <= 10_000:
-            raise CatalogueError(_l("A discount is from 0 to 100%."))
+            raise DiscountOutOfRange()
         if discount < previous:
             # otherwise a longer period would cost more per month than a shorter one
-            raise CatalogueError(_l("A longer period must not have a smaller discount."))
+            raise DiscountFallsWithLength()
         previous = discount
 
 
@@ -127,7 +186,7 @@ def save_plan(plan, change, *, actor):
     _check_plan(change)
     if plan is None:
         if db.session.scalar(select(Plan.id).where(Plan.code == change.code)) is not None:
-            raise CatalogueError(_l("Another plan already has this code."))
+            raise PlanCodeTaken()
         plan = Plan(code=change.code, kind=change.kind, base_months=change.base_months)
         db.session.add(plan)
         before = None
@@ -159,7 +218,7 @@ def save_plan(plan, change, *, actor):
             db.session.flush()
     except IntegrityError:
         # another member of staff saved a plan with this code a moment ago
-        raise CatalogueError(_l("Another plan already has this code.")) from None
+        raise PlanCodeTaken() from None
     after = _snapshot(plan)
     if before is None:
         audit.record("plan.create", actor=actor, plan=after)
@@ -170,23 +229,39 @@ def save_plan(plan, change, *, actor):
     return plan, bool(changed)
 
 
+class NoTiers(CatalogueError):
+    def default_message(self):
+        return _l("Keep at least one tier; a rate of 0 gives no volume discount.")
+
+
+class DuplicateTier(CatalogueError):
+    def default_message(self):
+        return _l("Two tiers start at the same number of products.")
+
+
+class TiersNotRising(CatalogueError):
+    def default_message(self):
+        return _l("Each tier needs more products and a higher rate than the one before.")
+
+
+class TierOutOfRange(CatalogueError):
+    def default_message(self):
+        return _l("A tier starts at 1 or more products and its rate is from 0 to 100%.")
+
+
 def save_tiers(rows, *, actor):
     """Replace the volume tier table with ``rows`` of (min products, rate in basis points)."""
     rows = sorted(rows)
     if not rows:
-        raise CatalogueError(_l("Keep at least one tier; a rate of 0 gives no volume discount."))
+        raise NoTiers()
     for (low, low_rate), (high, high_rate) in itertools.pairwise(rows):
         if low == high:
-            raise CatalogueError(_l("Two tiers start at the same number of products."))
+            raise DuplicateTier()
         if high_rate <= low_rate:
-            raise CatalogueError(
-                _l("Each tier needs more products and a higher rate than the one before.")
-            )
+            raise TiersNotRising()
     for count, rate in rows:
         if not 0 < count <= 1_000_000 or not 0 <= rate <= 10_000:
-            raise CatalogueError(
-                _l("A tier starts at 1 or more products and its rate is from 0 to 100%.")
-            )
+            raise TierOutOfRange()
     # {"from N products": rate in basis points}, before and after
     before = {str(t.min_products): t.rate_bp for t in catalogue.tiers()}
     after = {str(count): rate for count, rate in rows}
@@ -196,6 +271,26 @@ def save_tiers(rows, *, actor):
     db.session.add_all(VolumeTier(min_products=c, rate_bp=r) for c, r in rows)
     audit.record("tiers.update", actor=actor, tiers_bp={"before": before, "after": after})
     return True
+
+
+class VatRateOutOfRange(CatalogueError):
+    def default_message(self):
+        return _l("A VAT rate is from 0 to 100%.")
+
+
+class VatBackdated(CatalogueError):
+    def default_message(self):
+        return _l("A new VAT rate can start today at the earliest; issued invoices do not change.")
+
+
+class VatTooFarAhead(CatalogueError):
+    def default_message(self):
+        return _l("A VAT change can be scheduled at most two years ahead.")
+
+
+class VatInForce(CatalogueError):
+    def default_message(self):
+        return _l("A VAT rate already in force cannot be withdrawn.")
 
 
 def business_today():
@@ -209,13 +304,11 @@ def schedule_vat(rate_bp, effective_on, *, actor, today=None):
     """
     today = today or business_today()
     if not 0 <= rate_bp <= 10_000:
-        raise CatalogueError(_l("A VAT rate is from 0 to 100%."))
+        raise VatRateOutOfRange()
     if effective_on < today:
-        raise CatalogueError(
-            _l("A new VAT rate can start today at the earliest; issued invoices do not change.")
-        )
+        raise VatBackdated()
     if effective_on > today + VAT_HORIZON:
-        raise CatalogueError(_l("A VAT change can be scheduled at most two years ahead."))
+        raise VatTooFarAhead()
     starts = utcnow() if effective_on == today else _midnight(effective_on)
     before = catalogue.vat_bp()
     rate = VatRate(rate_bp=rate_bp, effective_from=starts)
@@ -232,7 +325,7 @@ def schedule_vat(rate_bp, effective_on, *, actor, today=None):
 def cancel_vat(rate, *, actor):
     """Withdraw a scheduled VAT rate that has not started; one in force stays for ever."""
     if rate.effective_from <= utcnow():
-        raise CatalogueError(_l("A VAT rate already in force cannot be withdrawn."))
+        raise VatInForce()
     audit.record(
         "vat.cancel",
         actor=actor,

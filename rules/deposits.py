@@ -49,6 +49,26 @@ class AlreadyCredited(DepositError):
         return _l("This top-up is already credited.")
 
 
+class PartnerNotApproved(DepositError):
+    def default_message(self):
+        return _l("Only approved partners keep a deposit.")
+
+
+class AmountOutOfRange(DepositError):
+    def default_message(self):
+        return _l("The amount must be more than 0 and at most €1 000 000.")
+
+
+class UnknownReference(NotFound):
+    def default_message(self):
+        return _l("No top-up or invoice has this reference.")
+
+
+class NotInvoiceTotal(DepositError):
+    def default_message(self):
+        return _l("An invoice is paid whole: the amount must be exactly its total.")
+
+
 def balance(partner):
     return ledger.balance(AccountKind.DEPOSIT, partner).available
 
@@ -56,7 +76,7 @@ def balance(partner):
 def request_top_up(partner, *, actor):
     """A reference for the partner's next bank transfer to its deposit."""
     if not partner.is_approved:
-        raise DepositError(_l("Only approved partners keep a deposit."))
+        raise PartnerNotApproved()
     number = next_number("top_up")
     top_up = TopUp(partner_id=partner.id, reference=f"DEP-{partner.number}-{number:06d}")
     db.session.add(top_up)
@@ -73,7 +93,7 @@ def credit(top_up, amount_cents, *, via=PaidVia.BANK_TRANSFER, received_on=None,
     """Credit what arrived for ``top_up`` (by bank transfer or through the provider) to the
     partner's deposit, once."""
     if not 0 < amount_cents <= MAX_PRICE_CENTS:
-        raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
+        raise AmountOutOfRange()
     rows.lock(top_up)
     if top_up.status == TopUpStatus.CREDITED:
         raise AlreadyCredited()
@@ -125,9 +145,9 @@ def confirm_bank_transfer(reference, amount_cents, *, received_on, actor):
         return top_up
     invoice = find_invoice(reference)
     if invoice is None:
-        raise NotFound(_l("No top-up or invoice has this reference."))
+        raise UnknownReference()
     if amount_cents != invoice.total_cents:
-        raise DepositError(_l("An invoice is paid whole: the amount must be exactly its total."))
+        raise NotInvoiceTotal()
     payments.pay_externally(invoice, PaidVia.BANK_TRANSFER, actor=actor, reference=reference)
     return invoice
 
@@ -151,6 +171,55 @@ class EventReplayed(DepositError):
         return _l("This event was already processed.")
 
 
+class WebhooksNotConfigured(DepositError):
+    def default_message(self):
+        return _l("Payment webhooks are not configured.")
+
+
+class BodyNotJson(DepositError):
+    def default_message(self):
+        return _l("The body is not JSON.")
+
+
+class BodyNotObject(DepositError):
+    def default_message(self):
+        return _l("The body is not a JSON object.")
+
+
+class EventFieldWrong(DepositError):
+    """The event's field ``name`` is missing or of the wrong type."""
+
+    def __init__(self, name):
+        self.name = name
+        super().__init__(_l("The field “%(name)s” is missing or wrong.", name=name))
+
+
+class EventFieldNotPrintable(DepositError):
+    """The event's text field ``name`` holds control characters or worse."""
+
+    def __init__(self, name):
+        self.name = name
+        super().__init__(_l("The field “%(name)s” must be printable text.", name=name))
+
+
+class EventFieldTooLong(DepositError):
+    def default_message(self):
+        return _l("The event id or reference is too long.")
+
+
+class UnknownEventType(DepositError):
+    """The event's type (``kind``) is not one this app handles."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        super().__init__(_l("Unknown event type “%(type)s”.", type=kind[:60]))
+
+
+class NotEuro(DepositError):
+    def default_message(self):
+        return _l("Only payments in EUR are accepted.")
+
+
 def signature(secret, body):
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -158,7 +227,7 @@ def signature(secret, body):
 def parse_event(secret, body, signature_header):
     """Verify the HMAC-SHA256 of the raw body and read the event, or refuse with a 4xx."""
     if not secret:
-        raise DepositError(_l("Payment webhooks are not configured."))
+        raise WebhooksNotConfigured()
     expected = signature(secret, body)
     given = (signature_header or "").removeprefix("sha256=").strip()
     if not hmac.compare_digest(expected, given):
@@ -166,9 +235,9 @@ def parse_event(secret, body, signature_header):
     try:
         event = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise DepositError(_l("The body is not JSON.")) from None
+        raise BodyNotJson() from None
     if not isinstance(event, dict):
-        raise DepositError(_l("The body is not a JSON object."))
+        raise BodyNotObject()
     fields = {
         "id": str,
         "type": str,
@@ -179,19 +248,19 @@ def parse_event(secret, body, signature_header):
     for name, kind in fields.items():
         value = event.get(name)
         if not isinstance(value, kind) or isinstance(value, bool) or value in ("", None):
-            raise DepositError(_l("The field “%(name)s” is missing or wrong.", name=name))
+            raise EventFieldWrong(name)
         # printable text only: no NUL (PostgreSQL refuses it), no lone surrogate (no encoding
         # stores it), no control characters
         if kind is str and not value.isprintable():
-            raise DepositError(_l("The field “%(name)s” must be printable text.", name=name))
+            raise EventFieldNotPrintable(name)
     if len(event["id"]) > 100 or len(event["reference"]) > 40 or len(event["type"]) > 60:
-        raise DepositError(_l("The event id or reference is too long."))
+        raise EventFieldTooLong()
     if not 0 < event["amount_cents"] <= MAX_PRICE_CENTS:
-        raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
+        raise AmountOutOfRange()
     if event["type"] not in EVENT_TYPES:
-        raise DepositError(_l("Unknown event type “%(type)s”.", type=event["type"][:60]))
+        raise UnknownEventType(event["type"])
     if event["currency"] != "EUR":
-        raise DepositError(_l("Only payments in EUR are accepted."))
+        raise NotEuro()
     return event
 
 
@@ -216,11 +285,9 @@ def handle_event(event):
     else:
         invoice = find_invoice(event["reference"])
         if invoice is None:
-            raise NotFound(_l("No top-up or invoice has this reference."))
+            raise UnknownReference()
         if event["amount_cents"] != invoice.total_cents:
-            raise DepositError(
-                _l("An invoice is paid whole: the amount must be exactly its total.")
-            )
+            raise NotInvoiceTotal()
         payments.pay_externally(invoice, PaidVia.PROVIDER, reference=event["id"])
         record.outcome = f"paid invoice {invoice.number}"
     db.session.flush()
@@ -239,6 +306,52 @@ class AlreadyDecided(DepositError):
         return _l("This withdrawal was already decided.")
 
 
+class InvalidIban(DepositError):
+    def default_message(self):
+        return _l("Enter a valid IBAN, such as BG80 BNBG 9661 1020 3456 78.")
+
+
+class IbanCheckFailed(DepositError):
+    def default_message(self):
+        return _l("This IBAN's check digits are wrong; check it again.")
+
+
+class CommissionBelowMinimum(DepositError):
+    """Less than ``minimum_cents`` of commission was to be withdrawn."""
+
+    def __init__(self, minimum_cents):
+        self.minimum_cents = minimum_cents
+        super().__init__(
+            _l("Commission can be withdrawn from %(amount)s on.", amount=money_text(minimum_cents))
+        )
+
+
+class UnpaidInvoicesFirst(DepositError):
+    def default_message(self):
+        return _l("Pay or cancel your unpaid invoices first; then the deposit can be withdrawn.")
+
+
+class StillSettling(DepositError):
+    """Provider payments that may still be reversed would be paid out (``can``: Withdrawable)."""
+
+    def __init__(self, can):
+        self.withdrawable = can
+        super().__init__(
+            _l(
+                "You can withdraw up to %(amount)s now: %(settling)s paid through the payment"
+                " provider settles by %(date)s and can be spent until then, not withdrawn.",
+                amount=money_text(can.amount_cents),
+                settling=money_text(can.settling_cents),
+                date=day_text(max(when for _amount, when in can.settling)),
+            )
+        )
+
+
+class RejectionReasonMissing(DepositError):
+    def default_message(self):
+        return _l("Give the reason.")
+
+
 def own_unpaid_invoices(partner):
     return db.session.scalar(
         select(func.count(Invoice.id)).where(
@@ -251,10 +364,10 @@ def _iban(text):
     """An IBAN without spaces, upper-case, with its check digits verified (ISO 13616)."""
     iban = re.sub(r"\s+", "", text or "").upper()
     if not IBAN.fullmatch(iban):
-        raise DepositError(_l("Enter a valid IBAN, such as BG80 BNBG 9661 1020 3456 78."))
+        raise InvalidIban()
     digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
     if int(digits) % 97 != 1:
-        raise DepositError(_l("This IBAN's check digits are wrong; check it again."))
+        raise IbanCheckFailed()
     return iban
 
 
@@ -318,15 +431,7 @@ def _check_settled(partner, amount_cents):
     balance at all is the ledger's to refuse)."""
     can = withdrawable(partner)
     if can.settling and can.amount_cents < amount_cents <= can.available_cents:
-        raise DepositError(
-            _l(
-                "You can withdraw up to %(amount)s now: %(settling)s paid through the payment"
-                " provider settles by %(date)s and can be spent until then, not withdrawn.",
-                amount=money_text(can.amount_cents),
-                settling=money_text(can.settling_cents),
-                date=day_text(max(when for _amount, when in can.settling)),
-            )
-        )
+        raise StillSettling(can)
 
 
 def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind.DEPOSIT):
@@ -334,23 +439,16 @@ def request_withdrawal(partner, amount_cents, iban, *, actor, source=AccountKind
     until staff decides."""
     source = AccountKind(source)
     if not partner.is_approved:
-        raise DepositError(_l("Only approved partners keep a deposit."))
+        raise PartnerNotApproved()
     if not 0 < amount_cents <= MAX_PRICE_CENTS:
-        raise DepositError(_l("The amount must be more than 0 and at most €1 000 000."))
+        raise AmountOutOfRange()
     iban = _iban(iban)
     if source == AccountKind.COMMISSION:
         minimum = min_commission_withdrawal()
         if amount_cents < minimum:
-            raise DepositError(
-                _l(
-                    "Commission can be withdrawn from %(amount)s on.",
-                    amount=money_text(minimum),
-                )
-            )
+            raise CommissionBelowMinimum(minimum)
     elif own_unpaid_invoices(partner):
-        raise DepositError(
-            _l("Pay or cancel your unpaid invoices first; then the deposit can be withdrawn.")
-        )
+        raise UnpaidInvoicesFirst()
     else:
         _check_settled(partner, amount_cents)
     withdrawal = Withdrawal(
@@ -405,7 +503,7 @@ def reject(withdrawal, *, actor, reason):
     """Staff refuse the payout: the held amount is available again (and pays the partner's
     waiting orders, as a top-up would)."""
     if not (reason or "").strip():
-        raise DepositError(_l("Give the reason."))
+        raise RejectionReasonMissing()
     _decide(withdrawal, WithdrawalStatus.REJECTED, actor=actor, reason=reason)
     if withdrawal.source == AccountKind.DEPOSIT.value:
         payments.pay_waiting_orders(withdrawal.partner, actor=actor)

@@ -10,8 +10,8 @@ class DomainError(Exception):
     status = 422
 
     def __init__(self, message=None):
-        super().__init__(message)
         self.message = message if message is not None else self.default_message()
+        super().__init__(self.message)  # so str(error) is the message, whichever way it came
 
     def default_message(self):
         return None

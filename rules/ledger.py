@@ -52,6 +52,21 @@ class AlreadyResolved(LedgerError):
         return _l("This amount was already paid out or released.")
 
 
+class NotPositiveCents(LedgerError):
+    def default_message(self):
+        return _l("An amount must be a positive number of cents.")
+
+
+class SameAccount(LedgerError):
+    def default_message(self):
+        return _l("A transfer needs two different accounts.")
+
+
+class NotHeld(LedgerError):
+    def default_message(self):
+        return _l("Only a held amount can be paid out or released.")
+
+
 def _code(kind, partner):
     return kind.value if partner is None else f"partner:{partner.id}:{kind.value}"
 
@@ -162,9 +177,9 @@ def transfer(
 ):
     """Move ``amount`` cents from ``debit`` to ``credit`` (or hold it, when ``pending``)."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise LedgerError(_l("An amount must be a positive number of cents."))
+        raise NotPositiveCents()
     if debit.id == credit.id:
-        raise LedgerError(_l("A transfer needs two different accounts."))
+        raise SameAccount()
     rows = lock(debit, credit)
     debit, credit = rows[debit.id], rows[credit.id]
     phase = Phase.PENDING if pending else Phase.POSTED
@@ -194,7 +209,7 @@ def transfer(
 
 def _resolve(pending, phase, *, key, actor=None, reference=""):
     if pending.phase != Phase.PENDING:
-        raise LedgerError(_l("Only a held amount can be paid out or released."))
+        raise NotHeld()
     rows = lock(pending.debit_account, pending.credit_account)
     debit, credit = rows[pending.debit_account_id], rows[pending.credit_account_id]
     resolution = db.session.scalar(select(Transfer).where(Transfer.pending_id == pending.id))

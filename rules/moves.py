@@ -94,6 +94,16 @@ class NotPending(DomainError):
         return _l("This move is no longer waiting, so it cannot be cancelled.")
 
 
+class TargetNotYours(PermissionDenied):
+    def default_message(self):
+        return _l("Products can go only to your own panels or to your clients' panels.")
+
+
+class ClientPanelsNeedPartner(PermissionDenied):
+    def default_message(self):
+        return _l("Only an approved partner can make panels for clients.")
+
+
 @dataclass
 class Preview:
     """What a move of the anchor's bundle would carry, as shown in the dialog."""
@@ -235,9 +245,7 @@ def check_target(user, source, number):
     partner = _approved_partner(user)
     link = panels.link_of(target)
     if partner is None or link is None or link.partner_id != partner.id:
-        raise PermissionDenied(
-            _l("Products can go only to your own panels or to your clients' panels.")
-        )
+        raise TargetNotYours()
     access.require(user, target, Group.WEB)
     return target
 
@@ -352,7 +360,7 @@ def move_to_client(user, source, anchor, expected, *, name, client_email, partne
     when the client accepts. Returns the pending move and the invitation's token."""
     partner = _approved_partner(user)
     if partner is None:
-        raise PermissionDenied(_l("Only an approved partner can make panels for clients."))
+        raise ClientPanelsNeedPartner()
     _lock_bundle(source, anchor, expected)
     target, (invitation, token) = partners.create_client_panel(
         partner,

@@ -17,7 +17,7 @@ from models import (
     utcnow,
 )
 from rules import access, audit, invitations, panels
-from rules.errors import DomainError
+from rules.errors import DomainError, PermissionDenied
 from rules.numbers import next_number
 from rules.users import normalize_email
 
@@ -34,6 +34,16 @@ class NotPending(DomainError):
 
     def default_message(self):
         return _l("This application has already been decided.")
+
+
+class NotSuspendable(NotPending):
+    def default_message(self):
+        return _l("Only an approved partner can be suspended.")
+
+
+class NotAnApprovedPartner(PermissionDenied):
+    def default_message(self):
+        return _l("This page is for approved partners of the program.")
 
 
 def company_of(partner_id):
@@ -93,7 +103,7 @@ def reject(partner, *, reason, actor):
 
 def suspend(partner, *, actor):
     if partner.status != PartnerStatus.APPROVED:
-        raise NotPending(_l("Only an approved partner can be suspended."))
+        raise NotSuspendable()
     partner.status = PartnerStatus.SUSPENDED
     audit.record("partner.suspend", actor=actor, partner=partner.number)
 
@@ -110,6 +120,16 @@ class PartnerNotActive(DomainError):
 
     def default_message(self):
         return _l("This partner cannot take on clients at the moment.")
+
+
+class OwnEmailAsClient(panels.CannotInviteYourself):
+    def default_message(self):
+        return _l("Enter the client's email, not your own.")
+
+
+class NotLinked(DomainError):
+    def default_message(self):
+        return _l("This panel is not in a partner's client list.")
 
 
 def _require_approved(partner):
@@ -158,7 +178,7 @@ def create_client_panel(partner, *, name, client_email=None, client_owns=False, 
     email = normalize_email(client_email) if client_email else None
     if email == partner.user.email:
         # Checked before anything is made, so a refusal leaves nothing behind.
-        raise panels.CannotInviteYourself(_l("Enter the client's email, not your own."))
+        raise OwnEmailAsClient()
     panel = panels.create_panel(name=name, owner=partner.user, actor=actor)
     db.session.add(ClientLink(panel_id=panel.id, partner_id=partner.id))
     audit.record("client.create", actor=actor, panel=panel, partner=partner.number)
@@ -208,7 +228,7 @@ def unlink(panel, *, actor):
     """
     link = panels.link_of(panel)
     if link is None:
-        raise DomainError(_l("This panel is not in a partner's client list."))
+        raise NotLinked()
     grant = panels.grant_of(panel, link.partner.user)
     audit.record(
         "client.unlink",

@@ -33,22 +33,96 @@ from rules.errors import NotFound
 from rules.money import money_text
 
 
+class InvoiceCancelled(BillingError):
+    def default_message(self):
+        return _l("This invoice is cancelled.")
+
+
+class RenewedSinceIssued(BillingError):
+    """A product the invoice renews (``name``) was renewed after the invoice was issued."""
+
+    def __init__(self, name):
+        self.name = name
+        super().__init__(
+            _l(
+                "%(name)s was renewed after this invoice was issued; paying it would renew"
+                " it twice. Cancel this invoice.",
+                name=name,
+            )
+        )
+
+
+class NoBalanceToPayFrom(BillingError):
+    def default_message(self):
+        return _l("Only partners pay from a deposit; pay by bank transfer.")
+
+
+class CommissionDoesNotCover(ledger.InsufficientFunds):
+    def default_message(self):
+        return _l("Your available commission does not cover this invoice.")
+
+
+class DepositDoesNotCover(ledger.InsufficientFunds):
+    def default_message(self):
+        return _l("Your deposit does not cover this invoice; top it up or pay by bank transfer.")
+
+
+class NoInvoicesTicked(BillingError):
+    def default_message(self):
+        return _l("Tick the invoices to pay.")
+
+
+class InvoiceNotPayable(NotFound):
+    def default_message(self):
+        return _l("One of the invoices is not one you may pay; nothing was paid.")
+
+
+class TickedInvoiceNotUnpaid(AlreadyPaid):
+    """Invoice ``number`` of a batch is paid or cancelled already, so none is paid."""
+
+    def __init__(self, number):
+        self.number = number
+        super().__init__(_l("Invoice %(number)s is not unpaid; nothing was paid.", number=number))
+
+
+class NotRefundable(BillingError):
+    def default_message(self):
+        return _l("Only a paid invoice can be refunded.")
+
+
+class RefundReasonMissing(BillingError):
+    def default_message(self):
+        return _l("Give the reason.")
+
+
+class AmountNotPositive(BillingError):
+    def default_message(self):
+        return _l("The amount must be more than 0.")
+
+
+class RefundTooLarge(BillingError):
+    """More than the ``refundable_cents`` left of the invoice was to be refunded."""
+
+    def __init__(self, refundable_cents):
+        self.refundable_cents = refundable_cents
+        super().__init__(
+            _l(
+                "At most %(amount)s of this invoice can still be refunded.",
+                amount=money_text(refundable_cents),
+            )
+        )
+
+
 def _lock(invoice, *, to_pay=True):
     """Lock the invoice row and reload it; refuse unless it is unpaid (and, to pay it, current)."""
     rows.lock(invoice)
     if invoice.status == InvoiceStatus.PAID:
         raise AlreadyPaid()
     if invoice.status == InvoiceStatus.CANCELLED:
-        raise BillingError(_l("This invoice is cancelled."))
+        raise InvoiceCancelled()
     for line in invoice.lines if to_pay else ():
         if line.kind == LineKind.RENEWAL and line.product.expires_on != line.renews_from:
-            raise BillingError(
-                _l(
-                    "%(name)s was renewed after this invoice was issued; paying it would renew"
-                    " it twice. Cancel this invoice.",
-                    name=line.product.domain or line.product.plan_name,
-                )
-            )
+            raise RenewedSinceIssued(line.product.domain or line.product.plan_name)
 
 
 def _book(invoice, source, *, actor, reference=""):
@@ -96,12 +170,8 @@ def pay_from_balances(invoice, partner, order, *, actor):
         sources.append((AccountKind(kind), ledger.lock(account)[account.id]))
     if sum(account.available for _kind, account in sources) < invoice.total_cents:
         if [kind for kind, _a in sources] == [AccountKind.COMMISSION]:
-            raise ledger.InsufficientFunds(
-                _l("Your available commission does not cover this invoice.")
-            )
-        raise ledger.InsufficientFunds(
-            _l("Your deposit does not cover this invoice; top it up or pay by bank transfer.")
-        )
+            raise CommissionDoesNotCover()
+        raise DepositDoesNotCover()
     taken = _book_from(invoice, sources, actor=actor)
     used = [kind for kind, cents in taken.items() if cents]
     via = BALANCES[used[0]] if len(used) == 1 else PaidVia.BALANCES
@@ -190,16 +260,11 @@ def refund(invoice, amount_cents, *, reason, actor):
     """
     _lock_paid(invoice)
     if not reason or not reason.strip():
-        raise BillingError(_l("Give the reason."))
+        raise RefundReasonMissing()
     if not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise BillingError(_l("The amount must be more than 0."))
+        raise AmountNotPositive()
     if invoice.refunded_cents + amount_cents > invoice.total_cents:
-        raise BillingError(
-            _l(
-                "At most %(amount)s of this invoice can still be refunded.",
-                amount=money_text(invoice.total_cents - invoice.refunded_cents),
-            )
-        )
+        raise RefundTooLarge(invoice.total_cents - invoice.refunded_cents)
     record = Refund(invoice_id=invoice.id, amount_cents=amount_cents, reason=reason.strip()[:500])
     record.actor_id = getattr(actor, "id", None)
     db.session.add(record)
@@ -242,7 +307,7 @@ def refund(invoice, amount_cents, *, reason, actor):
 def _lock_paid(invoice):
     rows.lock(invoice)
     if invoice.status != InvoiceStatus.PAID:
-        raise BillingError(_l("Only a paid invoice can be refunded."))
+        raise NotRefundable()
 
 
 def _refund_destination(invoice):
@@ -263,17 +328,15 @@ def pay_many(partner, numbers, order, *, actor):
     them or none. Returns {account kind: cents taken} over the whole batch."""
     numbers = sorted(set(numbers))
     if not numbers:
-        raise BillingError(_l("Tick the invoices to pay."))
+        raise NoInvoicesTicked()
     invoices = db.session.scalars(
         select(Invoice).where(Invoice.number.in_(numbers)).order_by(Invoice.id)
     ).all()
     if len(invoices) != len(numbers) or not all(payable_by(partner, i) for i in invoices):
-        raise NotFound(_l("One of the invoices is not one you may pay; nothing was paid."))
+        raise InvoiceNotPayable()
     for invoice in invoices:
         if invoice.status != InvoiceStatus.UNPAID:
-            raise AlreadyPaid(
-                _l("Invoice %(number)s is not unpaid; nothing was paid.", number=invoice.number)
-            )
+            raise TickedInvoiceNotUnpaid(invoice.number)
     _check_covered(partner, invoices, order)
     totals = {}
     for invoice in invoices:

@@ -46,10 +46,15 @@ def affiliate_rate():
     return stored.value if stored is not None else settings.get("AFFILIATE_RATE_BP", 2000)
 
 
+class RateOutOfRange(DomainError):
+    def default_message(self):
+        return _l("Enter a rate from 0 to 100%.")
+
+
 def set_affiliate_rate(rate_bp, *, actor):
     """Staff changes the rate; it applies to first invoices paid from now on."""
     if not 0 <= rate_bp <= 10_000:
-        raise DomainError(_l("Enter a rate from 0 to 100%."))
+        raise RateOutOfRange()
     before = affiliate_rate()
     stored = db.session.get(ProgramSetting, RATE_KEY)
     if stored is None:

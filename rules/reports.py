@@ -1,5 +1,4 @@
-"""What partners and staff read: history, statements, the dashboard's figures, the staff's
-queue."""
+"""What partners read: history, statements, the dashboard's figures (staff read staff_reports)."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,17 +12,10 @@ from models import (
     CommissionStatus,
     Invoice,
     InvoiceLine,
-    InvoiceStatus,
     Panel,
-    Partner,
-    PartnerStatus,
     Product,
     ProductStatus,
-    TopUp,
-    TopUpStatus,
     Transfer,
-    Withdrawal,
-    WithdrawalStatus,
     db,
 )
 from rules import catalogue, ledger
@@ -173,32 +165,3 @@ def commission_summary(partner):
     pending = account.credits_pending if account else 0
     available = account.available if account else 0
     return available, pending, partner.commission_debt_cents
-
-
-@dataclass
-class StaffQueue:
-    """What waits for staff: how many of each, oldest first on the pages they link to."""
-
-    applications: int
-    transfers: int
-    invoices: int
-    withdrawals: int
-
-    @property
-    def total(self):
-        return self.applications + self.transfers + self.invoices + self.withdrawals
-
-
-def staff_queue():
-    """Count what waits for staff: partner applications, top-ups and invoices awaiting their
-    bank transfer, withdrawals to pay out or reject."""
-
-    def count(model, *where):
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-    return StaffQueue(
-        applications=count(Partner, Partner.status == PartnerStatus.APPLIED),
-        transfers=count(TopUp, TopUp.status == TopUpStatus.REQUESTED),
-        invoices=count(Invoice, Invoice.status == InvoiceStatus.UNPAID),
-        withdrawals=count(Withdrawal, Withdrawal.status == WithdrawalStatus.REQUESTED),
-    )

@@ -29,6 +29,11 @@ class WeakPassword(DomainError):
     """The new password breaks the policy; the message says which rule."""
 
 
+class SamePassword(WeakPassword):
+    def default_message(self):
+        return _l("Choose a password that differs from the current one.")
+
+
 class InvalidCredentials(DomainError):
     status = 401
 
@@ -59,6 +64,11 @@ class InvalidResetToken(DomainError):
 
     def default_message(self):
         return _l("This password reset link is invalid, used or expired. Ask for a new one.")
+
+
+class UnknownLanguage(DomainError):
+    def default_message(self):
+        return _l("Choose one of the offered languages.")
 
 
 def normalize_email(email):
@@ -142,7 +152,7 @@ def set_password(user, new_password):
     """Store a new password and end every existing session."""
     _check_new_password(new_password, user.email)
     if passwords.verify_password(user.password_hash, new_password):
-        raise WeakPassword(_l("Choose a password that differs from the current one."))
+        raise SamePassword()
     user.password_hash = passwords.hash_password(new_password)
     revoke_sessions(user)
 
@@ -169,7 +179,7 @@ def change_email(user, *, current_password, new_email):
 def set_language(user, language):
     """Make ``language`` the user's interface language."""
     if language not in LANGUAGES:
-        raise DomainError(_l("Choose one of the offered languages."))
+        raise UnknownLanguage()
     user.language = language
 
 

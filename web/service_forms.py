@@ -1,5 +1,6 @@
 """Forms of the domain, site and mail pages. The rules (rules.dns, rules.zone, rules.sites,
-rules.mailboxes) validate the values; a refusal is put on the field it names (``put_error``)."""
+rules.mailboxes) validate the values; a refusal is put on the field it names
+(web.refusals.put_error)."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,20 +19,6 @@ from wtforms.validators import Length
 
 from rules import dns
 from rules.zone import REGISTRANT_LIMITS
-
-
-def put_error(form, error):
-    """Show a rule's refusal on the field it names, else above the form."""
-    for name, message in getattr(error, "errors", {}).items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-    if getattr(error, "errors", None):
-        return
-    field = getattr(error, "field", None)
-    if field and field in form:
-        form[field].errors = [*form[field].errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 class RecordForm(FlaskForm):

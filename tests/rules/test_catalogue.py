@@ -287,6 +287,8 @@ def test_two_staff_adding_one_code_at_once_get_one_plan_and_a_message(app):
         return catalogue_admin.save_plan(None, change(), actor=staff)[0].code
 
     results = run_concurrently(app, 2, add)
-    assert sorted(map(type, results), key=str) == sorted([str, CatalogueError], key=str)
+    assert sorted(map(type, results), key=str) == sorted(
+        [str, catalogue_admin.PlanCodeTaken], key=str
+    )
     db.session.commit()
     assert db.session.scalar(select(db.func.count(Plan.id))) == 1

@@ -8,20 +8,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import func, select
 
 from affiliate import clicks, links
-from models import (
-    AffiliateDay,
-    Commission,
-    CommissionKind,
-    CommissionStatus,
-    Partner,
-    PartnerStatus,
-    Referral,
-    db,
-)
-from rules import referrals
+from models import Referral, db
+from rules import referrals, staff_reports
 from rules.errors import NotFound
 from web import charts
 from web.blueprints.partner import approved_partner, partner_first
@@ -88,76 +78,14 @@ def show():
     ), 200 if not builder.path.errors else 422
 
 
-def _partner_figures():
-    """Per approved partner: clicks, visitors, sign-ups, first orders, affiliate commission."""
-    clicks = dict(
-        db.session.execute(
-            select(AffiliateDay.partner_id, func.sum(AffiliateDay.clicks)).group_by(
-                AffiliateDay.partner_id
-            )
-        ).all()
-    )
-    visitors = dict(
-        db.session.execute(
-            select(AffiliateDay.partner_id, func.sum(AffiliateDay.visitors)).group_by(
-                AffiliateDay.partner_id
-            )
-        ).all()
-    )
-    signups = dict(
-        db.session.execute(
-            select(Referral.partner_id, func.count())
-            .where(Referral.voided_at.is_(None))
-            .group_by(Referral.partner_id)
-        ).all()
-    )
-    orders = dict(
-        db.session.execute(
-            select(Referral.partner_id, func.count())
-            .where(Referral.first_invoice_id.is_not(None), Referral.voided_at.is_(None))
-            .group_by(Referral.partner_id)
-        ).all()
-    )
-    earned = dict(
-        db.session.execute(
-            select(
-                Commission.partner_id,
-                func.sum(Commission.amount_cents - Commission.reversed_cents),
-            )
-            .where(
-                Commission.kind == CommissionKind.AFFILIATE,
-                Commission.status != CommissionStatus.VOIDED,
-            )
-            .group_by(Commission.partner_id)
-        ).all()
-    )
-    partners_list = db.session.scalars(
-        select(Partner).where(Partner.status == PartnerStatus.APPROVED).order_by(Partner.number)
-    ).all()
-    return [
-        (
-            p,
-            {
-                "clicks": clicks.get(p.id, 0),
-                "visitors": visitors.get(p.id, 0),
-                "signups": signups.get(p.id, 0),
-                "first_orders": orders.get(p.id, 0),
-                "commission_cents": earned.get(p.id, 0),
-            },
-        )
-        for p in partners_list
-    ]
-
-
 def _staff_page(rate_form=None, status=200, void_form=None, void_target=None):
-    recent = db.session.scalars(select(Referral).order_by(Referral.id.desc()).limit(100)).all()
     form = rate_form or AffiliateRateForm(formdata=None)
     if rate_form is None:
         form.rate.data = referrals.affiliate_rate()
     return render_template(
         "staff/affiliate.html",
-        rows=_partner_figures(),
-        recent=recent,
+        rows=staff_reports.affiliate_figures(),
+        recent=staff_reports.recent_referrals(),
         rate_form=form,
         void_form=void_form or VoidReferralForm(formdata=None),
         void_target=void_target,

@@ -8,15 +8,15 @@ import io
 
 from flask import Blueprint, current_app, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from models import AccountKind, InvoiceStatus, Product, db
 from rules import auto_renew as auto_renewal
 from rules import billing, deposits, ledger, partners, payments
-from rules.errors import DomainError, NotFound
+from rules.errors import NotFound
 from web import errors, htmx, labels, pdf
 from web.idempotency import idempotent
+from web.refusals import NoProductsTicked, PayerNotChosen, PaymentSourceNotChosen
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 
@@ -72,7 +72,7 @@ def checkout():
     """Issue one invoice for the whole cart, priced now; then pay it."""
     payer = request.form.get("payer", "partner")
     if payer not in {"partner", "client"}:
-        raise DomainError(_l("Choose who pays: you or your client."))
+        raise PayerNotChosen()
     invoice = billing.checkout(current_user, partner_pays=payer == "partner")
     flash(
         _("Invoice %(number)s is issued. Pay it to activate the products.", number=invoice.number),
@@ -157,10 +157,10 @@ def pay(number):
     found = billing.invoice_for(current_user, number)
     partner = _paying_partner()
     if partner is None:
-        raise DomainError(_l("Only partners pay from a deposit; pay by bank transfer."))
+        raise payments.NoBalanceToPayFrom()
     sources = {"deposit": AccountKind.DEPOSIT, "commission": AccountKind.COMMISSION}
     if request.form.get("source") not in sources:
-        raise DomainError(_l("Choose how to pay."))
+        raise PaymentSourceNotChosen()
     payments.pay_from_balance(found, partner, sources[request.form["source"]], actor=current_user)
     flash(_("Invoice %(number)s is paid; its products are active.", number=found.number), "success")
     return htmx.full_page_redirect(url_for("billing.invoice", number=found.number))
@@ -183,11 +183,11 @@ def renew():
     """Put the ticked products, each with its chosen period, in the cart."""
     chosen = request.form.getlist("product")
     if not chosen:
-        raise DomainError(_l("Tick the products to renew."))
+        raise NoProductsTicked()
     if len(chosen) > billing.MAX_CART or not all(
         c.isascii() and c.isdigit() and len(c) <= 12 for c in chosen
     ):
-        raise DomainError(_l("Tick the products to renew."))
+        raise NoProductsTicked()
     for product_id in chosen:
         product = db.session.get(Product, int(product_id))
         if product is None:

@@ -12,9 +12,9 @@ from wtforms.fields.choices import SelectChoice
 
 from models import Group, ProductKind, db
 from rules import access, dns, provisioning, serving, zone
-from rules.errors import DomainError
 from web import htmx, sessions
-from web.service_forms import NameserversForm, RecordForm, RegistrantForm, SwitchForm, put_error
+from web.refusals import refusal
+from web.service_forms import NameserversForm, RecordForm, RegistrantForm, SwitchForm
 
 bp = Blueprint("domains", __name__, url_prefix="/panels/<int:number>/domains/<int:product_id>")
 
@@ -98,14 +98,11 @@ def nameservers(number, product_id):
     member, product = _load(number, product_id)
     form = NameserversForm()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             changed = zone.set_nameservers(
                 product, form.lines.data or "", host=form.use.data != "custom", actor=current_user
             )
-        except DomainError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+        if not refused:
             db.session.commit()
             if changed:
                 flash(
@@ -128,12 +125,9 @@ def add_record(number, product_id):
     member, product = _load(number, product_id)
     form = RecordForm()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             zone.add_record(product, form.fields_dict(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+        if not refused:
             db.session.commit()
             flash(_("The record is added."), "success")
             if not htmx.is_partial():
@@ -187,12 +181,10 @@ def update_record(number, product_id, record_id):
     row = zone.record_of(product, record_id)
     form = RecordForm()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             zone.update_record(product, row, form.fields_dict(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
+        if refused:
             row = zone.record_of(product, record_id)
-            put_error(form, error)
         else:
             db.session.commit()
             flash(_("The record is saved."), "success")
@@ -225,12 +217,9 @@ def registrant(number, product_id):
     form = RegistrantForm()
     form.country.choices = _countries()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             changed = zone.set_registrant(product, form.fields_dict(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+        if not refused:
             db.session.commit()
             if changed:
                 flash(_("The registrant contact is saved."), "success")
@@ -244,12 +233,11 @@ def auto_renew(number, product_id):
     member, product = _load(number, product_id)
     form = SwitchForm()
     if form.validate():
-        try:
+        with refusal() as refused:
             zone.set_domain_auto_renew(product, form.on.data == "1", actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return _page(member, product, error.status)
+        if refused:
+            flash(refused.message, "error")
+            return _page(member, product, refused.status)
         db.session.commit()
         flash(
             _("Auto-renewal is on.") if product.auto_renew else _("Auto-renewal is off."),

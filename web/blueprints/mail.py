@@ -7,15 +7,9 @@ from flask_login import current_user, login_required
 
 from models import Group, db
 from rules import access, mailboxes, provisioning, serving
-from rules.errors import DomainError
 from web import htmx
-from web.service_forms import (
-    AliasForm,
-    CatchAllForm,
-    MailboxEditForm,
-    MailboxForm,
-    put_error,
-)
+from web.refusals import refusal
+from web.service_forms import AliasForm, CatchAllForm, MailboxEditForm, MailboxForm
 
 bp = Blueprint("mail", __name__, url_prefix="/panels/<int:number>/email/<int:product_id>")
 
@@ -82,7 +76,7 @@ def add_mailbox(number, product_id):
     member, product = _load(number, product_id)
     form = MailboxForm()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             mailboxes.add_mailbox(
                 product,
                 local=form.local.data,
@@ -90,10 +84,7 @@ def add_mailbox(number, product_id):
                 quota=form.quota.data,
                 actor=current_user,
             )
-        except DomainError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+        if not refused:
             db.session.commit()
             flash(_("The mailbox is created."), "success")
             if not htmx.is_partial():
@@ -141,14 +132,12 @@ def update_mailbox(number, product_id, mailbox_id):
     row = mailboxes.mailbox_of(product, mailbox_id)
     form = MailboxEditForm()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             mailboxes.update_mailbox(
                 product, row, quota=form.quota.data, password=form.password.data, actor=current_user
             )
-        except DomainError as error:
-            db.session.rollback()
+        if refused:
             row = mailboxes.mailbox_of(product, mailbox_id)
-            put_error(form, error)
         else:
             db.session.commit()
             flash(_("The mailbox is saved."), "success")
@@ -182,17 +171,14 @@ def add_alias(number, product_id):
     member, product = _load(number, product_id)
     form = AliasForm()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             mailboxes.add_alias(
                 product,
                 local=form.local.data,
                 destinations=form.destinations.data,
                 actor=current_user,
             )
-        except DomainError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+        if not refused:
             db.session.commit()
             flash(_("The alias is added."), "success")
             return htmx.full_page_redirect(_back(number, product_id, "#aliases"))
@@ -217,12 +203,9 @@ def catch_all(number, product_id):
     member, product = _load(number, product_id)
     form = CatchAllForm()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             changed = mailboxes.set_catch_all(product, form.destination.data, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+        if not refused:
             db.session.commit()
             if changed and (form.destination.data or "").strip():
                 flash(_("The catch-all is saved."), "success")

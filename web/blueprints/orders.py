@@ -16,6 +16,7 @@ from rules import billing, catalogue, listings, partners, pricing
 from rules.errors import DomainError
 from web import htmx, labels
 from web.catalogue_forms import NEW_PANEL, AddToCartForm, OrderQuoteForm
+from web.refusals import PayerNotChosen, refusal
 
 bp = Blueprint("orders", __name__, url_prefix="/order")
 
@@ -46,7 +47,7 @@ def _choose(args, plans, partner):
         raise catalogue.PeriodNotOffered()
     payer = args.get("payer", "partner") if partner is not None else "partner"
     if payer not in PAYERS:
-        raise DomainError(_l("Choose who pays: you or your client."))
+        raise PayerNotChosen()
     return plan, months, partner is None or payer == "partner"
 
 
@@ -111,7 +112,7 @@ def add():
     form = AddToCartForm()
     form.panel.choices = _panel_choices()
     if form.validate():
-        try:
+        with refusal(form) as refused:
             billing.add_new(
                 current_user,
                 plan_code=request.form.get("plan"),
@@ -120,10 +121,7 @@ def add():
                 panel_number=None if form.panel.data == NEW_PANEL else int(form.panel.data),
                 new_panel_name=form.new_panel_name.data or form.domain.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-        else:
+        if not refused:
             db.session.commit()
             flash(_l("Added to the cart."), "success")
             return htmx.full_page_redirect(url_for("billing.cart"))

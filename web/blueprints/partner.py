@@ -12,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -29,7 +28,7 @@ from rules import (
     payments,
     reports,
 )
-from rules.errors import DomainError, NotFound, PermissionDenied
+from rules.errors import NotFound
 from web import charts, errors, htmx, notify, sessions
 from web.catalogue_forms import WithdrawForm
 from web.idempotency import idempotent
@@ -40,6 +39,7 @@ from web.panel_forms import (
     NoteForm,
     listing_request,
 )
+from web.refusals import refusal
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
@@ -54,7 +54,7 @@ def approved_partner():
     """Return the user's partner record if approved; other users get a 403 saying why."""
     partner = partners.partner_of(current_user)
     if partner is None or partner.status != PartnerStatus.APPROVED:
-        raise PermissionDenied(_l("This page is for approved partners of the program."))
+        raise partners.NotAnApprovedPartner()
     return partner
 
 
@@ -290,11 +290,9 @@ def withdraw_submit():
     form = WithdrawForm()
     if not form.validate():
         return _withdraw_page(partner, form, 422)
-    try:
+    with refusal(form) as refused:
         deposits.request_withdrawal(partner, form.amount.data, form.iban.data, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        form.form_errors.append(error.message)
-        return _withdraw_page(partner, form, error.status)
+    if refused:
+        return _withdraw_page(partner, form, refused.status)
     flash(_("Your withdrawal is requested; the amount is held until we pay it out."), "success")
     return htmx.full_page_redirect(url_for("partner.deposit"))

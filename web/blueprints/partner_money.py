@@ -13,12 +13,21 @@ from sqlalchemy import select
 from models import AccountKind, Commission, TransferKind, db
 from rules import access, billing, deposits, ledger, listings, payments, reports
 from rules import commissions as commission_rules
-from rules.errors import DomainError, NotFound
+from rules.errors import NotFound
 from rules.money import parse_cents
 from web import htmx, labels, sessions
 from web.blueprints.partner import approved_partner, partner_first
 from web.catalogue_forms import WithdrawForm
 from web.idempotency import idempotent
+from web.refusals import (
+    ClientNotInList,
+    DateNotIso,
+    DateOutOfRange,
+    FilterNotInList,
+    PeriodReversed,
+    SourceOrderNotChosen,
+    refusal,
+)
 
 bp = Blueprint("partner_money", __name__, url_prefix="/partner")
 
@@ -44,9 +53,9 @@ def _date(raw):
     try:
         day = date.fromisoformat(raw) if raw else None
     except ValueError:
-        raise DomainError(_l("Enter dates as YYYY-MM-DD.")) from None
+        raise DateNotIso() from None
     if day is not None and not 2000 <= day.year <= 2200:
-        raise DomainError(_l("Enter a date between the years 2000 and 2200."))
+        raise DateOutOfRange()
     return day
 
 
@@ -54,7 +63,7 @@ def _number(raw):
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
-        raise DomainError(_l("Choose a client from the list."))
+        raise ClientNotInList()
     return int(raw)
 
 
@@ -97,18 +106,16 @@ def pay_selected():
     chosen = [c for c in request.form.getlist("invoice") if c.isascii() and c.isdigit()]
     numbers = [int(c) for c in chosen if len(c) <= 12][:500]
     order_key = request.form.get("order", "")
-    try:
+    # an invoice the partner may not pay (NotFound) is a tampered form, not a mistake to correct
+    with refusal(let_through=NotFound) as refused:
         if not numbers:
-            raise DomainError(_l("Tick the invoices to pay."))
+            raise payments.NoInvoicesTicked()
         if order_key not in SOURCE_ORDERS:
-            raise DomainError(_l("Choose which balance pays first."))
+            raise SourceOrderNotChosen()
         totals = payments.pay_many(
             partner, numbers, SOURCE_ORDERS[order_key][1], actor=current_user
         )
-    except NotFound:
-        raise  # an invoice the partner may not pay: a tampered form, not a mistake to correct
-    except DomainError as error:
-        db.session.rollback()
+    if refused:
         return _billing(
             partner,
             _number(request.form.get("client")),
@@ -116,7 +123,7 @@ def pay_selected():
             422,
             ticked=numbers,
             order=order_key,
-            error=error.message,
+            error=refused.message,
         )
     flash(
         _(
@@ -182,14 +189,12 @@ def withdraw_commission_submit():
     form = WithdrawForm()
     if not form.validate():
         return _withdraw_page(partner, form, 422)
-    try:
+    with refusal(form) as refused:
         deposits.request_withdrawal(
             partner, form.amount.data, form.iban.data, actor=current_user, source="commission"
         )
-    except DomainError as error:
-        db.session.rollback()
-        form.form_errors.append(error.message)
-        return _withdraw_page(partner, form, error.status)
+    if refused:
+        return _withdraw_page(partner, form, refused.status)
     flash(_("Your withdrawal is requested; the amount is held until we pay it out."), "success")
     return htmx.full_page_redirect(url_for("partner_money.commissions"))
 
@@ -200,7 +205,7 @@ def _history_filters():
     if account not in (None, "deposit", "commission") or (
         kind is not None and kind not in {k.value for k in TransferKind}
     ):
-        raise DomainError(_l("Choose a filter from the list."))
+        raise FilterNotInList()
     return account, kind
 
 
@@ -266,7 +271,7 @@ def _statement(number):
     start = _date(request.args.get("from")) or today.replace(day=1) - timedelta(days=365)
     end = _date(request.args.get("to")) or today
     if end < start:
-        raise DomainError(_l("The period ends before it starts."))
+        raise PeriodReversed()
     return partner, panel, start, end, reports.statement(partner, panel, start, end)
 
 
@@ -309,7 +314,7 @@ def move_to_deposit():
     partner = approved_partner()
     amount = parse_cents(request.form.get("amount", ""))
     if amount <= 0:
-        raise DomainError(_l("The amount must be more than 0."))
+        raise payments.AmountNotPositive()
     commission_rules.move_to_deposit(
         partner, amount, key=f"to-deposit:{request.form['idempotency_key']}", actor=current_user
     )

@@ -8,10 +8,10 @@ from wtforms.fields.choices import SelectChoice
 
 from models import Group, ProductKind, db
 from rules import access, provisioning, serving, sites
-from rules.errors import DomainError
 from web import htmx
 from web.labels import idn
-from web.service_forms import SiteEditForm, SiteForm, put_error
+from web.refusals import refusal
+from web.service_forms import SiteEditForm, SiteForm
 
 bp = Blueprint("sites", __name__, url_prefix="/panels/<int:number>/web/<int:product_id>")
 
@@ -63,7 +63,7 @@ def add(number, product_id):
     member, product = _load(number, product_id)
     form = _php_choices(SiteForm())
     if form.validate():
-        try:
+        with refusal(form) as refused:
             site = sites.add_site(
                 product,
                 host=form.host.data,
@@ -72,10 +72,7 @@ def add(number, product_id):
                 ssl=form.ssl.data,
                 actor=current_user,
             )
-        except DomainError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+        if not refused:
             db.session.commit()
             flash(_("The site %(host)s is added.", host=idn(site.host)), "success")
             return htmx.full_page_redirect(_back(number, product_id))
@@ -103,7 +100,7 @@ def update(number, product_id, site_id):
     site = sites.site_of(product, site_id)
     form = _php_choices(SiteEditForm())
     if form.validate():
-        try:
+        with refusal(form) as refused:
             sites.update_site(
                 product,
                 site,
@@ -112,10 +109,8 @@ def update(number, product_id, site_id):
                 ssl=form.ssl.data,
                 actor=current_user,
             )
-        except DomainError as error:
-            db.session.rollback()
+        if refused:
             site = sites.site_of(product, site_id)
-            put_error(form, error)
         else:
             db.session.commit()
             flash(_("The site %(host)s is saved.", host=idn(site.host)), "success")
@@ -129,12 +124,11 @@ def delete(number, product_id, site_id):
     member, product = _load(number, product_id)
     site = sites.site_of(product, site_id, gone_ok=True)
     if site is not None:  # else removed already
-        try:
+        with refusal() as refused:
             sites.delete_site(product, site, actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return _page(member, product, error.status)
+        if refused:
+            flash(refused.message, "error")
+            return _page(member, product, refused.status)
         db.session.commit()
     flash(_("The site is removed; its files stay in the account."), "success")
     return htmx.full_page_redirect(_back(number, product_id))

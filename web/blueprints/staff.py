@@ -11,29 +11,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
-from models import (
-    AccountKind,
-    Invoice,
-    InvoiceStatus,
-    Partner,
-    PartnerStatus,
-    Refund,
-    TopUp,
-    TopUpStatus,
-    Withdrawal,
-    WithdrawalStatus,
-    db,
-)
-from rules import audit, deposits, ledger, panels, partners, reports
+from models import AccountKind, Partner, PartnerStatus, Withdrawal, db
+from rules import audit, deposits, ledger, panels, partners, staff_reports
 from rules import payments as paying
-from rules.errors import DomainError, NotFound
+from rules.errors import NotFound
 from rules.listings import Page
 from web import htmx, mail, notify
 from web.catalogue_forms import ConfirmTransferForm, RefundForm, RejectWithdrawalForm
 from web.idempotency import idempotent
 from web.panel_forms import ApproveForm, RejectForm, SuspendForm, audit_filters
+from web.refusals import refusal
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -51,13 +39,10 @@ bp.before_request(require_staff)
 @bp.get("/")
 def index():
     """Show what waits for staff."""
-    counts = dict(
-        db.session.execute(select(Partner.status, func.count()).group_by(Partner.status)).all()
-    )
     return render_template(
         "staff/index.html",
-        counts=counts,
-        queue=reports.staff_queue(),
+        counts=staff_reports.partner_counts(),
+        queue=staff_reports.staff_queue(),
         failed_mail=mail.failed_count(),
     )
 
@@ -68,11 +53,11 @@ def partner_list():
     status = request.args.get("status", PartnerStatus.APPLIED.value)
     if status not in {s.value for s in PartnerStatus}:
         abort(400)
-    rows = db.session.scalars(
-        select(Partner).where(Partner.status == status).order_by(Partner.applied_at).limit(500)
-    ).all()
     return render_template(
-        "staff/partners.html", partners=rows, status=status, statuses=PartnerStatus
+        "staff/partners.html",
+        partners=staff_reports.partners_with_status(status),
+        status=status,
+        statuses=PartnerStatus,
     )
 
 
@@ -164,23 +149,11 @@ def payments():
 
 
 def _payments_page(form, status=200):
-    waiting = db.session.scalars(
-        select(TopUp)
-        .where(TopUp.status == TopUpStatus.REQUESTED)
-        .order_by(TopUp.id.desc())
-        .limit(200)
-    ).all()
-    unpaid = db.session.scalars(
-        select(Invoice)
-        .where(Invoice.status == InvoiceStatus.UNPAID)
-        .order_by(Invoice.number.desc())
-        .limit(200)
-    ).all()
     return render_template(
         "staff/payments.html",
         form=form,
-        waiting=waiting,
-        unpaid=unpaid,
+        waiting=staff_reports.waiting_top_ups(),
+        unpaid=staff_reports.unpaid_invoices(),
         book=ledger.totals(),
         problems=ledger.check() if request.args.get("check") else None,
     ), status
@@ -210,14 +183,9 @@ def withdrawals():
 
 
 def _withdrawals_page(reject_form=None, status=200):
-    rows = db.session.scalars(
-        select(Withdrawal)
-        .order_by((Withdrawal.status == WithdrawalStatus.REQUESTED).desc(), Withdrawal.id.desc())
-        .limit(200)
-    ).all()
     return render_template(
         "staff/withdrawals.html",
-        withdrawals=rows,
+        withdrawals=staff_reports.withdrawals(),
         reject_form=reject_form or RejectWithdrawalForm(formdata=None),
     ), status
 
@@ -271,7 +239,7 @@ def partner_ledger(partner_id):
 
 
 def _invoice(number):
-    found = db.session.scalar(select(Invoice).where(Invoice.number == number))
+    found = staff_reports.invoice_by_number(number)
     if found is None:
         raise NotFound()
     return found
@@ -284,10 +252,9 @@ def invoice(number):
 
 
 def _invoice_page(found, form, status=200):
-    refunds = db.session.scalars(
-        select(Refund).where(Refund.invoice_id == found.id).order_by(Refund.id)
-    ).all()
-    return render_template("staff/invoice.html", invoice=found, form=form, refunds=refunds), status
+    return render_template(
+        "staff/invoice.html", invoice=found, form=form, refunds=staff_reports.refunds_of(found)
+    ), status
 
 
 @bp.post("/invoices/<int:number>/refund")
@@ -298,11 +265,9 @@ def refund(number):
     form = RefundForm()
     if not form.validate():
         return _invoice_page(found, form, 422)
-    try:
+    with refusal(form) as refused:
         paying.refund(found, form.amount.data, reason=form.reason.data, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        form.form_errors.append(error.message)
-        return _invoice_page(found, form, error.status)
+    if refused:
+        return _invoice_page(found, form, refused.status)
     flash(_("The refund is booked."), "success")
     return htmx.full_page_redirect(url_for("staff.invoice", number=number))

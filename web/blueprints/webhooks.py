@@ -9,8 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from models import db
 from rules import deposits
-from rules.errors import DomainError
 from web.extensions import csrf
+from web.refusals import BodyTooLarge, refusal
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -22,15 +22,14 @@ MAX_BODY = 16 * 1024
 def payments():
     """Apply one provider event, exactly once however often it is delivered."""
     body = request.get_data(cache=False)
-    try:
+    with refusal() as refused:
         if len(body) > MAX_BODY:
-            raise DomainError("body too large")
+            raise BodyTooLarge()
         event = deposits.parse_event(
             current_app.config["PAYMENT_WEBHOOK_SECRET"], body, request.headers.get("X-Signature")
         )
         record = deposits.handle_event(event)
-    except DomainError as error:
-        db.session.rollback()
-        return jsonify(ok=False, error=str(error.message)), error.status
+    if refused:
+        return jsonify(ok=False, error=str(refused.message)), refused.status
     db.session.commit()
     return jsonify(ok=True, outcome=record.outcome)
