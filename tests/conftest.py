@@ -17,6 +17,7 @@ import flask_migrate
 import pytest
 import webtest
 from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy.pool import NullPool
 
 from config import TestConfig, normalize_database_url
 from models import database, db
@@ -134,14 +135,74 @@ def postgres_database():
     return url
 
 
-def truncate_postgres(url):
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
-        if tables:
-            names = ", ".join(f'"{t}"' for t in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+class PostgresEmptier:
+    """Empty every table but alembic_version and restart the sequences the tables own: what
+    ``TRUNCATE ... RESTART IDENTITY CASCADE`` leaves, by DELETE, which on the few rows a test
+    writes takes milliseconds where TRUNCATE (new files for every table and index) takes a
+    quarter of a second. Children go before their parents (the foreign keys' order), and a
+    table whose own triggers refuse DELETE (the append-only ledger) has them off for the
+    moment of its DELETE, in the same transaction."""
+
+    def __init__(self, url):
+        self.engine = create_engine(url, poolclass=NullPool)
+        self.tables = None
+
+    def _learn(self, connection, names):
+        order = [t for t, _ in inspect(connection).get_sorted_table_and_fkc_names() if t]
+        if set(order) != set(names):  # a cycle of foreign keys: no order to delete in
+            raise RuntimeError(f"cannot order the tables for DELETE: {sorted(names)}")
+        protected = connection.exec_driver_sql(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
+            " AND c.relnamespace = current_schema()::regnamespace"
+        ).all()
+        self.triggers = {}
+        for table, trigger in protected:
+            self.triggers.setdefault(table, []).append(trigger)
+        self.tables = frozenset(names)
+        self.order = [t for t in reversed(order) if t != "alembic_version"]
+
+    def __call__(self):
+        with self.engine.begin() as connection:
+            names = connection.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            ).scalars()
+            names = frozenset(names)
+            if names != self.tables:  # the first test, or a migration test changed the schema
+                self._learn(connection, names)
+            quote = connection.dialect.identifier_preparer.quote
+            for table in self.order:
+                triggers = self.triggers.get(table, ())
+                exists = f"SELECT EXISTS (SELECT FROM {quote(table)})"
+                if triggers and not connection.exec_driver_sql(exists).scalar():
+                    continue  # nothing to delete: leave its triggers alone
+                for trigger in triggers:
+                    connection.exec_driver_sql(
+                        f"ALTER TABLE {quote(table)} DISABLE TRIGGER {quote(trigger)}"
+                    )
+                connection.exec_driver_sql(f"DELETE FROM {quote(table)}")
+                for trigger in triggers:
+                    connection.exec_driver_sql(
+                        f"ALTER TABLE {quote(table)} ENABLE TRIGGER {quote(trigger)}"
+                    )
+            # the sequences the tables own, back to their start (as RESTART IDENTITY does);
+            # pg_sequence_last_value is NULL for one not used since its restart
+            connection.exec_driver_sql(
+                "SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_sequence s"
+                " JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid"
+                " AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')"
+                " JOIN pg_class t ON t.oid = d.refobjid"
+                " WHERE t.relnamespace = current_schema()::regnamespace"
+                " AND t.relname <> 'alembic_version'"
+                " AND pg_sequence_last_value(s.seqrelid) IS NOT NULL"
+            ).all()
+
+
+@pytest.fixture(scope="session")
+def empty_postgres(postgres_database):
+    emptier = PostgresEmptier(postgres_database)
+    yield emptier
+    emptier.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -153,7 +214,7 @@ def database_url(request, tmp_path):
         yield f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_database")
-        truncate_postgres(url)
+        request.getfixturevalue("empty_postgres")()
         yield url
 
 
