@@ -6,6 +6,7 @@ import mailbox
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -216,6 +217,70 @@ def database_url(request, tmp_path):
         url = request.getfixturevalue("postgres_database")
         request.getfixturevalue("empty_postgres")()
         yield url
+
+
+class DatabaseImage:
+    """What a test's database held at one moment, to put into another test's fresh database
+    of the same kind: for a set of rows that many tests start from and that takes far longer
+    to build through the rules than to copy (tests/web/world.py).
+
+    SQLite: a copy of the whole file through SQLite's backup API (pages, sequences and all).
+    PostgreSQL: every table's rows by COPY, in the foreign keys' order, and the values of the
+    sequences the tables own; it is restored into a database the fixtures just emptied.
+    """
+
+    def __init__(self, folder):
+        db.session.commit()  # the image holds only what is committed
+        self.dialect = db.engine.dialect.name
+        if self.dialect == "sqlite":
+            self.path = Path(folder) / "image.db"
+            _sqlite_backup(db.engine.url.database, self.path)
+            return
+        with db.engine.connect() as connection:
+            tables = inspect(connection).get_sorted_table_and_fkc_names()
+            quote = connection.dialect.identifier_preparer.quote
+            self.tables = []
+            with connection.connection.driver_connection.cursor() as cursor:
+                for table, _ in tables:
+                    if table in {None, "alembic_version"}:
+                        continue
+                    with cursor.copy(f"COPY {quote(table)} TO STDOUT") as copy:
+                        self.tables.append((quote(table), b"".join(bytes(b) for b in copy)))
+            self.sequences = connection.exec_driver_sql(
+                "SELECT s.seqrelid::regclass::text, pg_sequence_last_value(s.seqrelid)"
+                " FROM pg_sequence s JOIN pg_depend d ON d.classid = 'pg_class'::regclass"
+                " AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass"
+                " AND d.deptype IN ('a', 'i') JOIN pg_class t ON t.oid = d.refobjid"
+                " WHERE t.relnamespace = current_schema()::regnamespace"
+                " AND pg_sequence_last_value(s.seqrelid) IS NOT NULL"
+            ).all()
+            connection.rollback()
+
+    def restore(self):
+        """Put the image into the app's database, which must be as the fixtures made it."""
+        assert db.engine.dialect.name == self.dialect
+        db.session.commit()
+        if self.dialect == "sqlite":
+            _sqlite_backup(self.path, db.engine.url.database)
+            return
+        with db.engine.begin() as connection:
+            cursor = connection.connection.driver_connection.cursor()
+            for table, rows in self.tables:
+                if rows:
+                    with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                        copy.write(rows)
+            for sequence, value in self.sequences:
+                cursor.execute("SELECT setval(%s::regclass, %s, true)", (sequence, value))
+            cursor.close()
+
+
+def _sqlite_backup(source, target):
+    source, target = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
 
 
 def _free_port():
