@@ -23,7 +23,10 @@ from sqlalchemy.pool import NullPool
 from config import TestConfig, normalize_database_url
 from models import database, db
 from tests import factories
+from tests.url_builders import share_compiled_url_builders
 from web import create_app
+
+share_compiled_url_builders()  # each test's app: URL rules compiled once per process
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
