@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from config import TestConfig, normalize_database_url
 from models import database, db
 from tests import factories
+from tests.template_code import share_template_code
 from tests.url_builders import share_compiled_url_builders
 from web import create_app
 
@@ -390,6 +391,7 @@ def app(database_url, app_config):
     SQLite's write lock while a request of the same test waits for it.
     """
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, **app_config)
+    share_template_code(app)
     token = database.mark_read_only(True)
     with app.app_context():
         yield app
