@@ -151,61 +151,81 @@ class PostgresEmptier:
     writes takes milliseconds where TRUNCATE (new files for every table and index) takes a
     quarter of a second. Children go before their parents (the foreign keys' order), and a
     table whose own triggers refuse DELETE (the append-only ledger) has them off for the
-    moment of its DELETE, in the same transaction."""
+    moment of its DELETE, in the same transaction. The statements go as one script, learnt
+    from the schema the first time and again whenever its tables change."""
+
+    TABLES = (
+        "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p')"
+        " AND relnamespace = current_schema()::regnamespace"
+    )
 
     def __init__(self, url):
         self.engine = create_engine(url, poolclass=NullPool)
         self.tables = None
 
-    def _learn(self, connection, names):
-        order = [t for t, _ in inspect(connection).get_sorted_table_and_fkc_names() if t]
-        if set(order) != set(names):  # a cycle of foreign keys: no order to delete in
-            raise RuntimeError(f"cannot order the tables for DELETE: {sorted(names)}")
-        protected = connection.exec_driver_sql(
-            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-            " WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
-            " AND c.relnamespace = current_schema()::regnamespace"
-        ).all()
-        self.triggers = {}
-        for table, trigger in protected:
-            self.triggers.setdefault(table, []).append(trigger)
-        self.tables = frozenset(names)
-        self.order = [t for t in reversed(order) if t != "alembic_version"]
-
-    def __call__(self):
-        with self.engine.begin() as connection:
-            names = connection.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-            ).scalars()
-            names = frozenset(names)
-            if names != self.tables:  # the first test, or a migration test changed the schema
-                self._learn(connection, names)
+    def _learn(self, names):
+        with self.engine.connect() as connection:
             quote = connection.dialect.identifier_preparer.quote
-            for table in self.order:
-                triggers = self.triggers.get(table, ())
-                exists = f"SELECT EXISTS (SELECT FROM {quote(table)})"
-                if triggers and not connection.exec_driver_sql(exists).scalar():
-                    continue  # nothing to delete: leave its triggers alone
-                for trigger in triggers:
-                    connection.exec_driver_sql(
-                        f"ALTER TABLE {quote(table)} DISABLE TRIGGER {quote(trigger)}"
-                    )
-                connection.exec_driver_sql(f"DELETE FROM {quote(table)}")
-                for trigger in triggers:
-                    connection.exec_driver_sql(
-                        f"ALTER TABLE {quote(table)} ENABLE TRIGGER {quote(trigger)}"
-                    )
-            # the sequences the tables own, back to their start (as RESTART IDENTITY does);
-            # pg_sequence_last_value is NULL for one not used since its restart
-            connection.exec_driver_sql(
-                "SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_sequence s"
+            order = [t for t, _ in inspect(connection).get_sorted_table_and_fkc_names() if t]
+            if set(order) != names:  # a cycle of foreign keys: no order to delete in
+                raise RuntimeError(f"cannot order the tables for DELETE: {sorted(names)}")
+            triggers = {}
+            for table, trigger in connection.exec_driver_sql(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
+                " AND c.relnamespace = current_schema()::regnamespace"
+            ):
+                triggers.setdefault(table, []).append(quote(trigger))
+            # the sequences the tables own (serial and identity columns), with their start
+            sequences = connection.exec_driver_sql(
+                "SELECT quote_literal(s.seqrelid::regclass::text), s.seqstart FROM pg_sequence s"
                 " JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid"
                 " AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')"
                 " JOIN pg_class t ON t.oid = d.refobjid"
                 " WHERE t.relnamespace = current_schema()::regnamespace"
                 " AND t.relname <> 'alembic_version'"
-                " AND pg_sequence_last_value(s.seqrelid) IS NOT NULL"
             ).all()
+        script = []
+        for table in reversed(order):
+            if table == "alembic_version":
+                continue
+            delete = f"DELETE FROM {quote(table)};"
+            if table in triggers:  # only when it has rows: its triggers are left alone
+                off = " ".join(
+                    f"ALTER TABLE {quote(table)} DISABLE TRIGGER {t};" for t in triggers[table]
+                )
+                on = " ".join(
+                    f"ALTER TABLE {quote(table)} ENABLE TRIGGER {t};" for t in triggers[table]
+                )
+                delete = (
+                    f"DO $$ BEGIN IF EXISTS (SELECT FROM {quote(table)}) THEN"
+                    f" {off} {delete} {on} END IF; END $$;"
+                )
+            script.append(delete)
+        if sequences:
+            # back to their start, as RESTART IDENTITY does: setval(start, not called);
+            # pg_sequence_last_value is NULL for one not used since then
+            values = ", ".join(f"({name}::regclass, {start}::bigint)" for name, start in sequences)
+            script.append(
+                f"SELECT count(setval(s, start, false)) FROM (VALUES {values}) AS v (s, start)"
+                " WHERE pg_sequence_last_value(s) IS NOT NULL;"
+            )
+        self.script = "\n".join(script)
+        self.tables = names
+
+    def __call__(self):
+        connection = self.engine.raw_connection()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(self.TABLES)
+                names = frozenset(name for (name,) in cursor.fetchall())
+                if names != self.tables:  # the first test, or a migration test changed them
+                    connection.rollback()
+                    self._learn(names)
+                cursor.execute(self.script)
+            connection.commit()
+        finally:
+            connection.close()
 
 
 @pytest.fixture(scope="session")
