@@ -10,7 +10,6 @@ from rules.access import OWNER
 from tests import factories
 from tests.conftest import sqlite_only
 from tests.web.test_routes import PANEL, ROUTES, RULES, csrf_token, send, snapshot, url
-from tests.web.world import build_world
 
 COMBINATIONS = [
     Group(sum(bits)) for n in range(5) for bits in itertools.combinations([1, 2, 4, 8], n)
@@ -42,8 +41,7 @@ def test_sixteen_combinations():
 # SQLite only, which keeps CI within its time as the routes grow.
 @sqlite_only
 @pytest.mark.parametrize(("endpoint", "method"), PANEL_CASES)
-def test_permission_matrix(app, make_testapp, login_as, endpoint, method):
-    world = build_world()
+def test_permission_matrix(app, make_testapp, login_as, world, endpoint, method):
     route = ROUTES[endpoint]
     target = url(app, endpoint, world)
     subjects = []

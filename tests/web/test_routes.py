@@ -16,7 +16,6 @@ from config import TestConfig
 from models import Group, db
 from rules.access import OWNER
 from tests.conftest import sqlite_only
-from tests.web.world import build_world
 from web import create_app
 
 PUBLIC, LOGIN, STAFF, PARTNER, PANEL = "public", "login", "staff", "partner", "panel"
@@ -304,11 +303,6 @@ def test_every_route_has_a_policy():
     endpoints = {endpoint for endpoint, _ in RULES}
     assert endpoints - ROUTES.keys() == set(), "add the new routes to ROUTES with their policy"
     assert ROUTES.keys() - endpoints == set(), "ROUTES names routes that no longer exist"
-
-
-@pytest.fixture
-def world(app):
-    return build_world()
 
 
 @pytest.mark.parametrize(("endpoint", "method"), _cases({LOGIN, STAFF, PARTNER, PANEL}))

@@ -1,8 +1,10 @@
 """A small world with one of everything the route tables need: users, panels, grants,
 invitations, a partner with a client, an application waiting for staff."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
+
+from sqlalchemy import inspect
 
 from config import TestConfig
 from models import (
@@ -26,6 +28,7 @@ from models import (
 )
 from rules import billing, deposits, invitations, moves, partners, users
 from tests import factories
+from tests.conftest import DatabaseImage
 
 
 @dataclass
@@ -167,9 +170,47 @@ def build_world():
         invitee_token=invitee_token,
         applicant=applicant,
         staff=factories.create_user(is_staff=True),
-        reset_token=users.make_reset_token(member, TestConfig.SECRET_KEY),
-        verify_token=users.make_verification_token(member, TestConfig.SECRET_KEY),
+        **_tokens(member),
     )
+
+
+def _tokens(member):
+    """The member's signed links, made now: they carry the time they were made."""
+    return {
+        "reset_token": users.make_reset_token(member, TestConfig.SECRET_KEY),
+        "verify_token": users.make_verification_token(member, TestConfig.SECRET_KEY),
+    }
+
+
+class WorldImage:
+    """A world built once (per kind of database and settings), for the tests that follow.
+
+    Building it through the rules takes a second or more a test; the image holds its rows
+    (tests/conftest.py: DatabaseImage) and which row each of its fields is. ``load`` puts the
+    rows into the test's fresh database and gives a World whose fields are those rows, read
+    in the test's session, as ``build_world`` would have left them; the signed links are made
+    anew, as they would have been, so that none is older than the test.
+    """
+
+    def __init__(self, world, folder):
+        self.database = DatabaseImage(folder)
+        self.fields = {}
+        for item in fields(World):
+            value = getattr(world, item.name)
+            if item.name in {"reset_token", "verify_token"}:
+                continue
+            if isinstance(value, str):  # a secret whose hash the rows hold
+                self.fields[item.name] = value
+            else:
+                self.fields[item.name] = (type(value), inspect(value).identity)
+
+    def load(self):
+        self.database.restore()
+        values = {
+            name: value if isinstance(value, str) else db.session.get(*value)
+            for name, value in self.fields.items()
+        }
+        return World(**values, **_tokens(values["member"]))
 
 
 #: a Dovecot-format hash of "mailbox-password" (made once; the world only needs a stored hash)
