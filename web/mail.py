@@ -124,7 +124,9 @@ def transport(message):
         )
         return
     host, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
-    tls = ssl.create_default_context()  # the server's certificate is checked
+    encrypted = config["MAIL_USE_SSL"] or config["MAIL_USE_TLS"]
+    # the server's certificate is checked; made only when used (loading the CA store is slow)
+    tls = ssl.create_default_context() if encrypted else None
     try:
         if config["MAIL_USE_SSL"]:
             smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls)
