@@ -230,3 +230,29 @@ def own_orders(partner, count, price=100):
         invoices.append(billing.checkout(partner.user))
     db.session.commit()
     return invoices
+
+
+def client_invoices(partner, count, *, price=1000):
+    """A client panel "Пекарна" in the partner's list (web and billing) with ``count`` unpaid
+    invoices for 12 months of web-business (made at ``price`` cents a month when missing):
+    144,00 € each at the default price. Returns the invoices."""
+    from models import Group, Plan
+    from rules import billing
+
+    if db.session.scalar(select(Plan).where(Plan.code == "web-business")) is None:
+        create_plan("web-business", price=price, periods={12: 0})
+    client = create_user()
+    panel = create_panel(client, name="Пекарна")
+    link_client(partner, panel, Group.WEB | Group.BILLING)
+    invoices = []
+    for i in range(count):
+        billing.add_new(
+            client,
+            plan_code="web-business",
+            months=12,
+            domain=f"p{i}.bg",
+            panel_number=panel.number,
+        )
+        invoices.append(billing.checkout(client))
+    db.session.commit()
+    return invoices

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from models import Group, Invoice, PaidVia, db, utcnow
-from rules import billing, commissions, payments
+from models import PaidVia, utcnow
+from rules import commissions, payments
 from tests import factories
 from tests.browser.test_accounts import log_in
 
@@ -15,21 +15,7 @@ from tests.browser.test_accounts import log_in
 def test_pay_client_invoices_from_commission_then_deposit(page):
     partner = factories.create_partner()
     partner.commission_rate_bp = 5000
-    factories.create_plan("web-business", price=1000, periods={12: 0})
-    client = factories.create_user()
-    panel = factories.create_panel(client, name="Пекарна")
-    factories.link_client(partner, panel, Group.WEB | Group.BILLING)
-    for i in range(3):
-        billing.add_new(
-            client,
-            plan_code="web-business",
-            months=12,
-            domain=f"p{i}.bg",
-            panel_number=panel.number,
-        )
-        billing.checkout(client)
-    db.session.commit()
-    first = db.session.scalar(db.select(Invoice).order_by(Invoice.id))
+    first, *_rest = factories.client_invoices(partner, 3)
     payments.pay_externally(first, PaidVia.BANK_TRANSFER)  # earns 50% of 12000 = 60,00 €
     commissions.clear(utcnow() + timedelta(days=31))
     factories.fund(partner, 30_000)  # 300,00 €

@@ -15,20 +15,7 @@ from tests.browser.test_accounts import log_in
 
 def _agency_with_three_client_invoices(deposit_cents):
     partner = factories.create_partner()
-    factories.create_plan("web-business", price=1000, periods={12: 0})
-    client = factories.create_user()
-    panel = factories.create_panel(client, name="Пекарна")
-    factories.link_client(partner, panel, Group.WEB | Group.BILLING)
-    for i in range(3):
-        billing.add_new(
-            client,
-            plan_code="web-business",
-            months=12,
-            domain=f"p{i}.bg",
-            panel_number=panel.number,
-        )
-        billing.checkout(client)  # 144,00 € each
-    db.session.commit()
+    factories.client_invoices(partner, 3)  # 144,00 € each
     factories.fund(partner, deposit_cents)
     return partner
 

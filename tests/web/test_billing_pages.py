@@ -381,18 +381,15 @@ def test_odd_signed_webhook_bodies_are_a_json_4xx(testapp, body):
     assert snapshot() == before
 
 
-def test_what_each_role_sees_on_an_invoice_its_partner_paid(
-    testapp, make_testapp, login_as, shop, create_user
-):
-    """The partner (its buyer) sees its wholesale price and how it paid; the client with
-    billing on the panel sees the catalogue price and that the partner settled it, and finds
-    it in its list; a member without billing and a stranger see nothing of it."""
+def partner_pays_for_its_client(testapp, shop, login_as, client, bystander):
+    """The shop's partner, at its 5% tier (three eligible products of its own), orders for the
+    panel "Дентален кабинет" it made — ``client`` holds billing there, ``bystander`` only web —
+    and pays from its deposit, logged in on ``testapp``. Returns the paid invoice."""
     partner, own = shop
     plan = db.session.scalar(select(Plan).where(Plan.code == "web-business"))
     for i in range(3):  # three eligible products: the partner's 5% volume tier
         factories.add_product(own, plan, f"site{i}.bg")
     client_panel = factories.create_panel(partner.user, name="Дентален кабинет")
-    client, bystander, stranger = create_user(), create_user(), create_user()
     factories.grant(client_panel, client, Group.BILLING | Group.WEB)
     factories.grant(client_panel, bystander, Group.WEB)
     fund(partner, 100_000)
@@ -404,6 +401,17 @@ def test_what_each_role_sees_on_an_invoice_its_partner_paid(
     testapp.get(f"/billing/invoices/{invoice.number}").forms["pay-deposit-form"].submit()
     db.session.refresh(invoice)
     assert invoice.status == InvoiceStatus.PAID
+    return invoice
+
+
+def test_what_each_role_sees_on_an_invoice_its_partner_paid(
+    testapp, make_testapp, login_as, shop, create_user
+):
+    """The partner (its buyer) sees its wholesale price and how it paid; the client with
+    billing on the panel sees the catalogue price and that the partner settled it, and finds
+    it in its list; a member without billing and a stranger see nothing of it."""
+    client, bystander, stranger = create_user(), create_user(), create_user()
+    invoice = partner_pays_for_its_client(testapp, shop, login_as, client, bystander)
 
     mine = testapp.get(f"/billing/invoices/{invoice.number}")
     assert "Отстъпка за количество" in mine.text and "от депозита" in mine.text

@@ -11,10 +11,10 @@ import pypdf
 import pytest
 from sqlalchemy import select
 
-from models import Group, Invoice, InvoiceStatus, Plan, db
+from models import Invoice, db
 from tests import factories
 from tests.conftest import skip_or_fail
-from tests.web.test_billing_pages import add_to_cart, fund
+from tests.web.test_billing_pages import add_to_cart, partner_pays_for_its_client
 from tests.web.test_billing_pages import shop as shop_fixture
 from web import pdf
 
@@ -42,23 +42,10 @@ def pdf_text(response):
 @pytest.fixture
 def paid_for_client(testapp, shop, create_user, login_as, drawing):
     """A partner's invoice for a client's panel, paid from its deposit at its 5% tier."""
-    partner, own = shop
+    partner, _own = shop
     partner.address = "бул. Витоша 1, 1000 София"
-    plan = db.session.scalar(select(Plan).where(Plan.code == "web-business"))
-    for i in range(3):  # three eligible products: the partner's 5% volume tier
-        factories.add_product(own, plan, f"site{i}.bg")
-    client_panel = factories.create_panel(partner.user, name="Дентален кабинет")
     client, bystander = create_user(name="Д-р Иванова"), create_user()
-    factories.grant(client_panel, client, Group.BILLING | Group.WEB)
-    factories.grant(client_panel, bystander, Group.WEB)
-    fund(partner, 100_000)
-    login_as(partner.user)
-    add_to_cart(testapp, client_panel, plan="web-business", domain="dentist.bg")
-    testapp.get("/billing/cart").forms["checkout-form"].submit()
-    invoice = db.session.scalar(select(Invoice))
-    testapp.get(f"/billing/invoices/{invoice.number}").forms["pay-deposit-form"].submit()
-    db.session.refresh(invoice)
-    assert invoice.status == InvoiceStatus.PAID
+    invoice = partner_pays_for_its_client(testapp, shop, login_as, client, bystander)
     return partner, client, bystander, invoice
 
 
